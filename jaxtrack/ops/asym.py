@@ -1,0 +1,98 @@
+"""Asymmetric convolution (ACM, "Learning to Fuse Asymmetric Feature Maps in Siamese Trackers", CVPR 2021).
+
+The fusion it replaces: for every window x_i (size Hz x Wz) of the search features, concatenate the
+template z and x_i along channels and apply one VALID convolution with theta `[Hz, Wz, 2C, P]`
+(`concat_conv_reference`). Splitting theta along its input channels, `theta = [theta_z | theta_x]`:
+
+    conv(concat(z, x_i), theta) = conv(z, theta_z) + conv(x_i, theta_x)
+
+The first term does not depend on i: it is computed once (a 1 x 1 x P vector) and broadcast-added to
+the second, which over all i is one ordinary VALID convolution of x (`Ho x Wo x P`). No per-example
+kernels are needed at run time, so the operator exports to any runtime that has a plain convolution.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxtrack.ops import forms
+from jaxtrack.ops.checks import acc_dtype, check_pair, check_theta, check_vector
+from jaxtrack.ops.registry import register, resolve
+
+
+def concat_conv_reference(x, z, theta, bias=None):
+    """The definition: `[B, Hx, Wx, C], [B, Hz, Wz, C], theta [Hz, Wz, 2C, P] -> [B, Ho, Wo, P]`.
+
+    For each window x_i of x, a VALID convolution of `concat([z, x_i], channel)` with theta (+ bias [P]).
+    Slow on purpose: every window is materialised and convolved on its own.
+    """
+    ho, wo = check_pair("concat_conv_reference", x, z)
+    b, hz, wz, c = z.shape
+    p = check_theta("concat_conv_reference", "theta", theta, z, 2 * c)
+    check_vector("concat_conv_reference", "bias", bias, (p,))
+    acc = acc_dtype(x, z, theta)
+    win = forms.windows(x.astype(acc), hz, wz).reshape(b * ho * wo, hz, wz, c)  # every x_i
+    zs = jnp.broadcast_to(z.astype(acc)[:, None], (b, ho * wo, hz, wz, c)).reshape(b * ho * wo, hz, wz, c)
+    y = forms.conv_valid(jnp.concatenate([zs, win], axis=-1), theta.astype(acc), acc)  # [B*Ho*Wo, 1, 1, P]
+    y = y.reshape(b, ho, wo, p)
+    return (y if bias is None else y + bias.astype(acc)).astype(jnp.result_type(x, z, theta))
+
+
+def asym_conv(x, z, theta_x, theta_z, bias=None, *, box_embed=None, impl: str = "auto"):
+    """ACM fusion: `conv(x, theta_x)` (VALID) + broadcast `conv(z, theta_z)` (1x1xP) + bias + box_embed.
+
+    Shapes: x [B, Hx, Wx, C], z [B, Hz, Wz, C], theta_x and theta_z [Hz, Wz, C, P], bias [P],
+    box_embed [B, P] (SiamBAN-ACM's template-box encoding) -> [B, Ho, Wo, P].
+    """
+    check_pair("asym_conv", x, z)
+    b, c = x.shape[0], x.shape[3]
+    p = check_theta("asym_conv", "theta_x", theta_x, z, c)
+    check_theta("asym_conv", "theta_z", theta_z, z, c, p=p)
+    check_vector("asym_conv", "bias", bias, (p,))
+    check_vector("asym_conv", "box_embed", box_embed, (b, p))
+    key = {"b": b, "hz": z.shape[1], "hx": x.shape[1], "c": c, "k": p, "dtype": str(x.dtype)}
+    acc = acc_dtype(x, z, theta_x, theta_z)
+    search = resolve("asym_conv", impl, key)(x, theta_x)  # [B, Ho, Wo, P]
+    template = jnp.einsum("buvc,uvcp->bp", z, theta_z.astype(z.dtype), preferred_element_type=acc)
+    if bias is not None:
+        template = template + bias.astype(acc)
+    if box_embed is not None:
+        template = template + box_embed.astype(acc)
+    return (search + template[:, None, None, :]).astype(jnp.result_type(x, z, theta_x, theta_z))
+
+
+# ----------------------------------------------------------------------------------------------------
+# The search-side term conv(x, theta_x): [B, Hx, Wx, C], [Hz, Wz, C, P] -> [B, Ho, Wo, P] (acc dtype).
+
+
+@register("asym_conv", "reference")
+def _search_reference(x, theta):
+    acc = acc_dtype(x, theta)
+    win = forms.windows(x.astype(acc), theta.shape[0], theta.shape[1])  # [B, Ho, Wo, Hz, Wz, C]
+    return jnp.einsum("bijuvc,uvcp->bijp", win, theta.astype(acc))
+
+
+@register("asym_conv", "xla_conv")
+def _search_xla_conv(x, theta):
+    return forms.conv_valid(x, theta.astype(x.dtype), acc_dtype(x, theta))
+
+
+@register("asym_conv", "im2col")
+def _search_im2col(x, theta):
+    hz, wz, c, p = theta.shape
+    return jnp.einsum("bijf,fp->bijp", forms.patches(x, hz, wz), theta.reshape(hz * wz * c, p).astype(x.dtype),
+                      preferred_element_type=acc_dtype(x, theta))
+
+
+@register("asym_conv", "shift")
+def _search_shift(x, theta):
+    acc = acc_dtype(x, theta)
+    out = 0.0
+    for u, v, xs in forms.shifted(x, theta.shape[0], theta.shape[1]):
+        out = out + jnp.einsum("bijc,cp->bijp", xs, theta[u, v].astype(x.dtype), preferred_element_type=acc)
+    return out
+
+
+@register("asym_conv", "fft")
+def _search_fft(x, theta):
+    return forms.fft_correlate(x, theta, "bhwc,hwcp->bhwp", acc_dtype(x, theta))
