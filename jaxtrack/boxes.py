@@ -1,0 +1,91 @@
+"""Box conversions, IoU and crop geometry: the one place for them (numpy and jax.numpy alike).
+
+Canonical box: `[x, y, w, h]` in pixels, 0-based top-left (`xywh`). Other layouts: `xyxy`
+(`[x1, y1, x2, y2]`, x2 = x + w) and `cxcywh` (`[cx, cy, w, h]`, centre at x + w/2). Every function
+takes `[..., 4]` arrays and works on numpy or jax arrays (the array's own namespace is used).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _xp(a):
+    """The array namespace of `a` (jax.numpy for jax arrays and tracers, else numpy)."""
+    if type(a).__module__.startswith(("jax", "jaxlib")):
+        import jax.numpy as jnp
+
+        return jnp
+    return np
+
+
+def _stack(xp, *cols):
+    return xp.stack(cols, axis=-1)
+
+
+def xywh_to_xyxy(b):
+    xp = _xp(b)
+    return _stack(xp, b[..., 0], b[..., 1], b[..., 0] + b[..., 2], b[..., 1] + b[..., 3])
+
+
+def xyxy_to_xywh(b):
+    xp = _xp(b)
+    return _stack(xp, b[..., 0], b[..., 1], b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
+
+
+def xywh_to_cxcywh(b):
+    xp = _xp(b)
+    return _stack(xp, b[..., 0] + b[..., 2] / 2, b[..., 1] + b[..., 3] / 2, b[..., 2], b[..., 3])
+
+
+def cxcywh_to_xywh(b):
+    xp = _xp(b)
+    return _stack(xp, b[..., 0] - b[..., 2] / 2, b[..., 1] - b[..., 3] / 2, b[..., 2], b[..., 3])
+
+
+def iou(a, b):
+    """IoU of `xywh` boxes `[..., 4]` (broadcasting); 0 where the union is empty."""
+    xp = _xp(a) if _xp(a) is not np else _xp(b)
+    ax1, ay1, ax2, ay2 = (xywh_to_xyxy(a)[..., i] for i in range(4))
+    bx1, by1, bx2, by2 = (xywh_to_xyxy(b)[..., i] for i in range(4))
+    iw = xp.clip(xp.minimum(ax2, bx2) - xp.maximum(ax1, bx1), 0, None)
+    ih = xp.clip(xp.minimum(ay2, by2) - xp.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+    return xp.where(union > 0, inter / xp.where(union > 0, union, 1), 0.0)
+
+
+def center_distance(a, b):
+    """Euclidean distance between the centres of `xywh` boxes `[..., 4]`."""
+    xp = _xp(a) if _xp(a) is not np else _xp(b)
+    d = xywh_to_cxcywh(a)[..., :2] - xywh_to_cxcywh(b)[..., :2]
+    return xp.sqrt((d**2).sum(-1))
+
+
+def context_size(w, h, context: float = 0.5):
+    """pysot / SiamFC template side: `s_z = sqrt((w + p)(h + p))`, `p = context * (w + h)`."""
+    xp = _xp(w)
+    p = context * (w + h)
+    return xp.sqrt((w + p) * (h + p))
+
+
+def crop_affine(center, side, out_size: int):
+    """2x3 affine matrix mapping the square of side `side` centred at `center` (cx, cy) onto
+    `[0, out_size)^2` (pixel centres; cv2.warpAffine convention). Works batched over `center [..., 2]`.
+    """
+    xp = _xp(center)
+    scale = out_size / side
+    tx = (out_size - 1) / 2 - scale * center[..., 0]
+    ty = (out_size - 1) / 2 - scale * center[..., 1]
+    zero = xp.zeros_like(tx)
+    row0 = _stack(xp, scale + zero, zero, tx)
+    row1 = _stack(xp, zero, scale + zero, ty)
+    return xp.stack([row0, row1], axis=-2)
+
+
+def transform_box(box, affine):
+    """Maps an `xywh` box through an axis-aligned affine [..., 2, 3] (scale + translation, no rotation)."""
+    xp = _xp(box)
+    sx, sy = affine[..., 0, 0], affine[..., 1, 1]
+    return _stack(xp, box[..., 0] * sx + affine[..., 0, 2], box[..., 1] * sy + affine[..., 1, 2],
+                  box[..., 2] * sx, box[..., 3] * sy)
