@@ -11,10 +11,11 @@ from jax import lax
 
 
 def windows(x, hz: int, wz: int):
-    """Explicit loop over output positions: [B, Hx, Wx, C] -> [B, Ho, Wo, Hz, Wz, C] (window (i, j) of x)."""
+    """Every output window: [B, Hx, Wx, C] -> [B, Ho, Wo, Hz, Wz, C] with `w[b, i, j, u, v] = x[b, i+u, j+v]`."""
     ho, wo = x.shape[1] - hz + 1, x.shape[2] - wz + 1
-    rows = [jnp.stack([x[:, i:i + hz, j:j + wz, :] for j in range(wo)], axis=1) for i in range(ho)]
-    return jnp.stack(rows, axis=1)
+    rows = jnp.arange(ho)[:, None, None, None] + jnp.arange(hz)[None, None, :, None]  # i + u, [Ho, 1, Hz, 1]
+    cols = jnp.arange(wo)[None, :, None, None] + jnp.arange(wz)[None, None, None, :]  # j + v, [1, Wo, 1, Wz]
+    return jnp.asarray(x)[:, rows, cols, :]
 
 
 def shifted(x, hz: int, wz: int):
