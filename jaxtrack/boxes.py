@@ -84,8 +84,10 @@ def crop_affine(center, side, out_size: int):
 
 
 def transform_box(box, affine):
-    """Maps an `xywh` box through an axis-aligned affine [..., 2, 3] (scale + translation, no rotation)."""
+    """Maps an `xywh` box [..., 4] through an axis-aligned affine [..., 2, 3] (scale + translation; a negative
+    scale mirrors): both corners are mapped and re-ordered."""
     xp = _xp(box)
-    sx, sy = affine[..., 0, 0], affine[..., 1, 1]
-    return _stack(xp, box[..., 0] * sx + affine[..., 0, 2], box[..., 1] * sy + affine[..., 1, 2],
-                  box[..., 2] * sx, box[..., 3] * sy)
+    x1, y1, x2, y2 = (xywh_to_xyxy(box)[..., i] for i in range(4))
+    xa, xb = affine[..., 0, 0] * x1 + affine[..., 0, 2], affine[..., 0, 0] * x2 + affine[..., 0, 2]
+    ya, yb = affine[..., 1, 1] * y1 + affine[..., 1, 2], affine[..., 1, 1] * y2 + affine[..., 1, 2]
+    return xyxy_to_xywh(_stack(xp, xp.minimum(xa, xb), xp.minimum(ya, yb), xp.maximum(xa, xb), xp.maximum(ya, yb)))

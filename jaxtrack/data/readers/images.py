@@ -1,0 +1,85 @@
+"""Frame images on disk: numbered frame listing, cheap integrity check, decoding, and a file-backed VideoDataset."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from etils import epath
+
+from jaxtrack.data.video import Video
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# (leading magic, end marker, format): a file missing its end marker was cut short.
+_FORMATS = ((b"\xff\xd8\xff", b"\xff\xd9", "JPEG"), (b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82", "PNG"))
+
+
+def frame_files(img_dir: epath.PathLike) -> dict[int, epath.Path]:
+    """Frame number -> image path for the files of `img_dir` named by number (`0001.jpg`, `00000001.png`)."""
+    img_dir = epath.Path(img_dir)
+    if not img_dir.is_dir():
+        raise FileNotFoundError(f"{img_dir}: image folder not found")
+    files = {int(p.stem): p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.stem.isdigit()}
+    if not files:
+        raise ValueError(f"{img_dir}: no numbered {'/'.join(IMAGE_SUFFIXES)} images")
+    return files
+
+
+def contiguous_frames(files: dict[int, epath.Path], first: int, last: int, where: str) -> tuple[str, ...]:
+    """Paths of frames first..last (inclusive); FileNotFoundError naming the first missing frame number."""
+    missing = [n for n in range(first, last + 1) if n not in files]
+    if missing:
+        raise FileNotFoundError(f"{where}: frame {missing[0]} of {first}..{last} has no image file "
+                                f"({len(missing)} missing)")
+    return tuple(str(files[n]) for n in range(first, last + 1))
+
+
+def check_image_bytes(data: bytes, where: str) -> None:
+    """Raises ValueError unless `data` starts like a JPEG/PNG and ends with its end marker (catches truncated
+    or foreign files without decoding)."""
+    for magic, end, name in _FORMATS:
+        if data.startswith(magic):
+            if end not in data[-1024:]:
+                raise ValueError(f"{where}: truncated {name} image ({len(data)} bytes, no end marker)")
+            return
+    raise ValueError(f"{where}: not a JPEG or PNG image ({len(data)} bytes, starting {data[:8]!r})")
+
+
+def decode_image(data: bytes, where: str) -> np.ndarray:
+    """[H, W, 3] uint8 RGB from JPEG/PNG bytes (grey images are expanded); ValueError naming `where` if corrupt."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{where}: cannot decode image ({len(data)} bytes)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_image_bytes(path: epath.PathLike) -> bytes:
+    """The checked bytes of an image file (FileNotFoundError / ValueError naming the file)."""
+    path = epath.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: image file not found")
+    data = path.read_bytes()
+    check_image_bytes(data, str(path))
+    return data
+
+
+def read_image(path: epath.PathLike) -> np.ndarray:
+    """[H, W, 3] uint8 RGB image of a file."""
+    return decode_image(read_image_bytes(path), str(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class FileVideos:
+    """A VideoDataset over videos whose `frame_paths` point at image files (what the folder readers return)."""
+
+    videos: Sequence[Video]
+
+    def frame(self, video_index: int, t: int) -> np.ndarray:
+        video = self.videos[video_index]
+        if video.frame_paths is None:
+            raise ValueError(f"video {video.name!r} (index {video_index}) has no frame_paths")
+        if not 0 <= t < len(video):
+            raise IndexError(f"video {video.name!r}: frame {t} out of range [0, {len(video)})")
+        return read_image(video.frame_paths[t])

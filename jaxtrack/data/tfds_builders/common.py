@@ -1,0 +1,171 @@
+"""Shared layout of the video TFDS builders (array_record, no TensorFlow needed).
+
+Every builder has two configs over the same videos in the same order:
+- `videos`: one example per video, all `Video` metadata and annotations, no pixels (a few KB each; read
+  whole at load time).
+- `frames`: one example per frame, `{"video_index", "t", "image"}` with the image as encoded bytes (PNG, or
+  JPEG on request, for generated frames; the original JPEG/PNG file bytes for real datasets), in video
+  order then frame order (shuffling disabled), so frame t of video i is record `offset[i] + t` (`offset` =
+  cumulative n_frames). A pair sampler reads two records and decodes two images, never a whole video.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from typing import ClassVar
+
+import cv2
+import numpy as np
+import tensorflow_datasets as tfds
+
+from jaxtrack.data.readers.images import read_image_bytes
+from jaxtrack.data.video import Video
+
+LAYOUTS = ("videos", "frames")
+# How in-memory frames are encoded: PNG (lossless; RLE strategy decodes fastest) or JPEG q95 (~5x faster to decode).
+ENCODINGS = {
+    "png": (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]),
+    "jpeg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, 95]),
+}
+# Optional per-video arrays: field -> (trailing shape, dtype). Absent ones are listed in "missing".
+ARRAY_FIELDS = {
+    "boxes": ((None, 4), np.float32),
+    "visible": ((None,), np.bool_),
+    "cover": ((None,), np.int8),
+    "user_scores": ((None, None), np.float32),
+    "user_summaries": ((None, None), np.uint8),
+    "change_points": ((None, 2), np.int32),
+    "features": ((None, None), np.float32),
+    "picks": ((None,), np.int32),
+    "gt_score": ((None,), np.float32),
+}
+
+
+@dataclasses.dataclass(eq=False)
+class VideoBuilderConfig(tfds.core.BuilderConfig):
+    """`layout`: "videos" (per-video metadata) or "frames" (per-frame encoded images)."""
+
+    layout: str = "videos"
+
+    def __post_init__(self):
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: layout must be one of {LAYOUTS}, "
+                             f"got {self.layout!r}")
+
+
+def video_features() -> tfds.features.FeaturesDict:
+    arrays = {k: tfds.features.Tensor(shape=s, dtype=d, encoding="zlib" if s.count(None) > 1 else "none")
+              for k, (s, d) in ARRAY_FIELDS.items()}
+    return tfds.features.FeaturesDict({
+        "name": tfds.features.Text(),
+        "n_frames": tfds.features.Scalar(np.int32),
+        "fps": tfds.features.Scalar(np.float32),
+        "attribute_names": tfds.features.Sequence(tfds.features.Text()),
+        "attribute_values": tfds.features.Tensor(shape=(None,), dtype=np.bool_),
+        "missing": tfds.features.Sequence(tfds.features.Text()),
+        **arrays,
+    })
+
+
+def frame_features(image_format: str) -> tfds.features.FeaturesDict:
+    return tfds.features.FeaturesDict({
+        "video_index": tfds.features.Scalar(np.int32),
+        "t": tfds.features.Scalar(np.int32),
+        "image": tfds.features.Image(shape=(None, None, 3), encoding_format=image_format),
+    })
+
+
+def video_to_example(video: Video) -> dict:
+    """The `videos` example of a Video (frames / frame_paths are not stored)."""
+    example = {"name": video.name, "n_frames": len(video), "fps": video.fps,
+               "attribute_names": list(video.attributes), "attribute_values": np.array(
+                   list(video.attributes.values()), np.bool_),
+               "missing": [k for k in ARRAY_FIELDS if getattr(video, k) is None]}
+    for k, (shape, dtype) in ARRAY_FIELDS.items():
+        value = getattr(video, k)
+        empty = np.zeros([0 if s is None else s for s in shape], dtype)
+        example[k] = empty if value is None else np.asarray(value, dtype)
+    return example
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def example_to_video(example: dict) -> Video:
+    """Inverse of `video_to_example` on a decoded record (frame-less Video)."""
+    missing = {_text(m) for m in example["missing"]}
+    arrays = {k: (None if k in missing else np.asarray(example[k], d)) for k, (_, d) in ARRAY_FIELDS.items()}
+    names = [_text(n) for n in example["attribute_names"]]
+    return Video(name=_text(example["name"]), n_frames=int(example["n_frames"]), fps=float(example["fps"]),
+                 attributes=dict(zip(names, map(bool, example["attribute_values"]))), **arrays)
+
+
+def frame_bytes(video: Video, t: int, image_format: str) -> bytes:
+    """Encoded image of frame t: in-memory frames encoded as `image_format` (a key of ENCODINGS), else the
+    checked bytes of `frame_paths[t]`."""
+    if video.frames is not None:
+        suffix, params = ENCODINGS[image_format]
+        ok, data = cv2.imencode(suffix, cv2.cvtColor(video.frames[t], cv2.COLOR_RGB2BGR), params)
+        if not ok:
+            raise ValueError(f"video {video.name!r}: {image_format} encoding of frame {t} failed")
+        return data.tobytes()
+    if video.frame_paths is None:
+        raise ValueError(f"video {video.name!r} has neither frames nor frame_paths: no `frames` layout possible")
+    return read_image_bytes(video.frame_paths[t])
+
+
+class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Base of the video builders: subclasses give `_split_videos` (split -> video iterator factory)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.0.0": "Initial release."}
+    BUILDER_CONFIGS: ClassVar[list] = [VideoBuilderConfig(name=layout, layout=layout) for layout in LAYOUTS]
+    IMAGE_FORMAT = "jpeg"  # declared encoding of the `image` feature (decoders sniff the bytes: PNG files pass too)
+
+    def __init__(self, *, file_format: str = "array_record", **kwargs):
+        super().__init__(file_format=file_format, **kwargs)
+
+    @classmethod
+    def layouts(cls) -> tuple[str, ...]:
+        return tuple(c.layout for c in cls.BUILDER_CONFIGS)
+
+    @classmethod
+    def make_config(cls, layout: str, **options) -> str | VideoBuilderConfig:
+        """The config (or its name) for `layout` with dataset `options`; datasets read from manual_dir take none."""
+        if layout not in cls.layouts():
+            raise ValueError(f"{cls.name}: layout must be one of {cls.layouts()}, got {layout!r}")
+        if options:
+            raise TypeError(f"{cls.name}: unknown options {sorted(options)} (this dataset takes none)")
+        return layout
+
+    def _image_format(self) -> str:
+        return self.IMAGE_FORMAT
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        layout = self.builder_config.layout
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=(self.__doc__ or "").strip().splitlines()[0],
+            features=video_features() if layout == "videos" else frame_features(self._image_format()),
+            disable_shuffling=True,  # frame record index = offset[video] + t relies on the generation order
+            metadata=tfds.core.MetadataDict(),
+        )
+
+    @abc.abstractmethod
+    def _split_videos(self, dl_manager) -> dict[str, Callable[[], Iterable[Video]]]:
+        """Split name -> zero-argument callable yielding that split's Videos, in a fixed order."""
+
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(videos) for split, videos in self._split_videos(dl_manager).items()}
+
+    def _generate_examples(self, videos: Callable[[], Iterable[Video]]) -> Iterator[tuple[str, dict]]:
+        for i, video in enumerate(videos()):
+            if self.builder_config.layout == "videos":
+                yield f"{i:08d}", video_to_example(video)
+            else:
+                for t in range(len(video)):
+                    image = frame_bytes(video, t, self._image_format())
+                    yield f"{i:08d}_{t:08d}", {"video_index": i, "t": t, "image": image}

@@ -1,0 +1,127 @@
+"""A prepared TFDS video dataset as a `VideoDataset`: metadata from its `videos` config, frames decoded lazily
+one at a time from its `frames` config (`tfds` array_record random access; layout in `tfds_builders.common`).
+
+    ds = load("synthetic_videos", "train", data_dir=d, num_train=8, n_frames=16)
+    ds.videos[i].boxes       # frame-less metadata
+    ds.frame(i, t)           # [H, W, 3] uint8 RGB, one record read + one image decode
+    ds.frame_records[ds.frame_index(i, t)]  # the raw record, for a grain source ({"video_index", "t", "image"})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+from etils import epath
+
+from jaxtrack.data.readers.images import decode_image
+from jaxtrack.data.tfds_builders import BUILDERS
+from jaxtrack.data.tfds_builders.common import example_to_video
+from jaxtrack.data.tfds_builders.eccv16 import FULL_SPLIT
+from jaxtrack.data.video import Video
+
+_FOLD = re.compile(r"^split(\d+)_(train|test)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsVideos:
+    """VideoDataset over a prepared builder split.
+
+    Attributes:
+      name: "<dataset>/<config>/<split>", for messages.
+      videos: [V] frame-less Video metadata.
+      stored_index: [V] int index of each video in the stored split (differs from i for eccv16 folds).
+      offsets: [V] int64 index in `frame_records` of each video's frame 0.
+      frame_records: random-access records {"video_index", "t", "image": encoded bytes} of the stored split,
+        or None for datasets without pixels (eccv16 features).
+    """
+
+    name: str
+    videos: tuple[Video, ...]
+    stored_index: np.ndarray
+    offsets: np.ndarray
+    frame_records: Sequence | None
+
+    def frame_index(self, video_index: int, t: int) -> int:
+        """Index in `frame_records` of frame t of video `video_index`."""
+        if not 0 <= video_index < len(self.videos):
+            raise IndexError(f"{self.name}: video index {video_index} out of range [0, {len(self.videos)})")
+        video = self.videos[video_index]
+        if not 0 <= t < len(video):
+            raise IndexError(f"{self.name}: video {video.name!r} frame {t} out of range [0, {len(video)})")
+        return int(self.offsets[video_index] + t)
+
+    def frame(self, video_index: int, t: int) -> np.ndarray:
+        """[H, W, 3] uint8 RGB frame t of video `video_index` (checks the record is the one asked for)."""
+        if self.frame_records is None:
+            raise ValueError(f"{self.name}: this dataset stores no frames (videos layout only)")
+        index = self.frame_index(video_index, t)
+        record = self.frame_records[index]
+        expected = (int(self.stored_index[video_index]), t)
+        if (int(record["video_index"]), int(record["t"])) != expected:
+            raise ValueError(f"{self.name}: frame record {index} holds (video {int(record['video_index'])}, frame "
+                             f"{int(record['t'])}), expected {expected}: videos and frames configs disagree, rebuild")
+        return decode_image(record["image"], f"{self.name}: video {self.videos[video_index].name!r} frame {t}")
+
+
+def _select(builder, split: str) -> tuple[str, np.ndarray | None]:
+    """(stored split, indices of the selected videos or None for all) for a requested split name."""
+    available = list(builder.info.splits)
+    if split in available:
+        return split, None
+    folds = builder.info.metadata.get("splits") if builder.info.metadata else None
+    match = _FOLD.match(split)
+    if folds and match and FULL_SPLIT in available:
+        k = int(match.group(1))
+        if k >= len(folds):
+            raise ValueError(f"{builder.name}: split {split!r}: only {len(folds)} folds (0..{len(folds) - 1})")
+        return FULL_SPLIT, np.array(folds[k][f"{match.group(2)}_keys"], dtype=object)
+    folds_hint = f" or split<k>_train/split<k>_test for k < {len(folds)}" if folds else ""
+    raise ValueError(f"{builder.name}: unknown split {split!r}; available: {available}{folds_hint}")
+
+
+def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manual_dir: epath.PathLike | None = None,
+         download_and_prepare: bool = True, **config) -> TfdsVideos:
+    """Loads split `split` of dataset `name` (a key of `tfds_builders.BUILDERS`) as a VideoDataset.
+
+    Args:
+      data_dir: TFDS data directory (default: TFDS's). manual_dir: raw files for the real datasets.
+      download_and_prepare: build the `videos` (and `frames`) configs first when they are missing.
+      **config: dataset options (synthetic_videos: SyntheticConfig fields, num_train/num_val/num_test, seed,
+        num_workers); the real datasets take none.
+    """
+    if name not in BUILDERS:
+        raise ValueError(f"unknown dataset {name!r}; known: {sorted(BUILDERS)}")
+    cls = BUILDERS[name]
+    builders = {layout: cls(config=cls.make_config(layout, **config), data_dir=data_dir) for layout in cls.layouts()}
+    for builder in builders.values():
+        if download_and_prepare:
+            download_config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+            builder.download_and_prepare(download_config=download_config)
+        elif not builder.is_prepared():
+            raise FileNotFoundError(f"{name}: config {builder.builder_config.name!r} is not prepared in "
+                                    f"{builder.data_dir}; call load(..., download_and_prepare=True)")
+    videos_builder = builders["videos"]
+    stored_split, keys = _select(videos_builder, split)
+    records = videos_builder.as_data_source(stored_split)
+    stored = [example_to_video(records[i]) for i in range(len(records))]
+    if keys is None:
+        index = np.arange(len(stored))
+    else:
+        position = {v.name: i for i, v in enumerate(stored)}
+        index = np.array([position[k] for k in keys], np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(v) for v in stored])]).astype(np.int64)
+    frame_records = None
+    if "frames" in builders:
+        frame_records = builders["frames"].as_data_source(stored_split, decoders={"image": tfds.decode.SkipDecoding()})
+        if len(frame_records) != starts[-1]:
+            raise ValueError(f"{name}/{split}: frames config holds {len(frame_records)} records, videos config "
+                             f"counts {starts[-1]} frames: rebuild both")
+    label = f"{name}/{videos_builder.builder_config.name}/{split}"
+    logging.info("%s: %d videos, %d frames", label, len(index), int(sum(len(stored[i]) for i in index)))
+    return TfdsVideos(name=label, videos=tuple(stored[i] for i in index), stored_index=index, offsets=starts[index],
+                      frame_records=frame_records)

@@ -1,0 +1,1 @@
+"""Pallas kernels and operator microbenchmarks."""

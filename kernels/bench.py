@@ -1,0 +1,207 @@
+"""Operator microbenchmarks: every op x impl x shape x batch x dtype, with roofline and a PyTorch column.
+
+    python -m kernels.bench                                   # default grid, markdown to stdout
+    python -m kernels.bench --batches=1,8 --dtypes=float32 --vs_torch --out_json=/tmp/b.json
+    python -m kernels.bench --write_auto_table                # re-measure the impl="auto" choices
+
+Each timing: warm-up (compile), then runs with `block_until_ready`, median and min. GFLOP/s counts the
+multiply-adds of the direct formulation (2 flops each); GB/s counts the unavoidable traffic (inputs read
+once, output written once); % roofline = the roofline time bound / the median.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from jaxtrack import ops
+from jaxtrack.ops import registry
+from kernels import roofline, torch_peer
+
+SHAPES = {  # name -> (ops, template side, search side, C, K or P)
+    "siamfc": (("xcorr", "dw_xcorr"), 6, 22, 256, 1),
+    "siamrpnpp": (("xcorr", "dw_xcorr"), 7, 31, 256, 1),
+    "siamrpn_up": (("up_xcorr",), 4, 20, 256, 10),
+    "acm_search": (("asym_conv",), 5, 29, 256, 256),
+    "acm_template": (("asym_conv",), 5, 5, 256, 256),
+}
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("shapes", list(SHAPES), f"Shape presets: {list(SHAPES)}.")
+flags.DEFINE_list("ops", list(ops.OPS), "Operators to time.")
+flags.DEFINE_list("impls", [], "Implementations (default: every registered one but 'reference').")
+flags.DEFINE_list("batches", ["1", "8", "32", "128"], "Batch sizes.")
+flags.DEFINE_list("dtypes", ["float32", "bfloat16"], "Input dtypes.")
+flags.DEFINE_integer("runs", 10, "Timed runs per case (fewer when a run exceeds --budget_s / runs).")
+flags.DEFINE_float("budget_s", 2.0, "Rough time budget per case; slow cases get fewer runs.")
+flags.DEFINE_float("skip_over_ms", 3000.0, "Skip an impl at larger batches once it exceeded this median.")
+flags.DEFINE_bool("vs_torch", False, "Add pysot's PyTorch formulation as a column (needs torch).")
+flags.DEFINE_integer("torch_threads", 0, "torch.set_num_threads (0: number of CPU cores).")
+flags.DEFINE_string("out_json", None, "Write all results as JSON here.")
+flags.DEFINE_string("out_md", None, "Write the markdown table here.")
+flags.DEFINE_bool("write_auto_table", False, "Store the fastest impl per case in jaxtrack/ops/auto_table.json.")
+
+
+@dataclasses.dataclass
+class Case:
+    op: str
+    shape: str
+    b: int
+    hz: int
+    hx: int
+    c: int
+    k: int
+    dtype: str
+
+    def arrays(self, rng):
+        n = lambda *s: rng.standard_normal(s).astype(np.float32)
+        x, z = n(self.b, self.hx, self.hx, self.c), n(self.b, self.hz, self.hz, self.c)
+        if self.op == "up_xcorr":
+            return x, n(self.b, self.hz, self.hz, self.k * self.c)
+        if self.op == "asym_conv":
+            t = lambda: n(self.hz, self.hz, self.c, self.k) / np.sqrt(self.hz * self.hz * self.c)
+            return x, z, t(), t(), n(self.k)
+        return x, z
+
+    def flops(self) -> float:
+        ho = self.hx - self.hz + 1
+        taps = self.b * self.hz * self.hz * self.c
+        per_out = {"xcorr": 1, "dw_xcorr": 1, "up_xcorr": self.k, "asym_conv": self.k}[self.op]
+        template = 2 * taps * self.k if self.op == "asym_conv" else 0
+        return 2 * ho * ho * taps * per_out + template
+
+    def bytes(self, arrays) -> float:
+        item = jnp.dtype(self.dtype).itemsize
+        ho = self.hx - self.hz + 1
+        out_c = {"xcorr": 1, "dw_xcorr": self.c}.get(self.op, self.k)
+        return item * (sum(a.size for a in arrays) + self.b * ho * ho * out_c)
+
+
+def call(op, impl):
+    if op == "asym_conv":
+        return lambda x, z, tx, tz, b: ops.asym_conv(x, z, tx, tz, b, impl=impl)
+    return lambda *a: getattr(ops, op)(*a, impl=impl)
+
+
+def time_ms(fn, args, runs: int, budget_s: float) -> tuple[float, float]:
+    """(median, min) wall-clock ms of `fn(*args)` after one warm-up call."""
+    t = time.perf_counter()
+    jax.block_until_ready(fn(*args))  # compile + first run
+    first = time.perf_counter() - t
+    runs = max(2, min(runs, int(budget_s / max(first, 1e-6))))
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), min(times)
+
+
+def cases():
+    for shape in FLAGS.shapes:
+        op_names, hz, hx, c, k = SHAPES[shape]
+        for op in (o for o in op_names if o in FLAGS.ops):
+            for dtype in FLAGS.dtypes:
+                for b in map(int, FLAGS.batches):
+                    yield Case(op, shape, b, hz, hx, c, k, dtype)
+
+
+def run_case(case, peak, peers, too_slow, rng):
+    """Times every impl of one case; returns result rows."""
+    host = case.arrays(rng)
+    args = tuple(jnp.asarray(a, case.dtype) for a in host)
+    rows = []
+    torch_ms = None
+    if peers and case.dtype == "float32":
+        fn, to_torch = peers[case.op]
+        targs = to_torch(*host)
+        with peers["_torch"].no_grad():
+            torch_ms = time_ms(lambda *a: fn(*a), targs, FLAGS.runs, FLAGS.budget_s)[0]
+    for impl in FLAGS.impls or [i for i in ops.implementations(case.op) if i != "reference"]:
+        if (case.op, case.shape, case.dtype, impl) in too_slow:
+            continue
+        med, best = time_ms(jax.jit(call(case.op, impl)), args, FLAGS.runs, FLAGS.budget_s)
+        if med > FLAGS.skip_over_ms:
+            too_slow.add((case.op, case.shape, case.dtype, impl))
+        flops, nbytes = case.flops(), case.bytes(host)
+        bound_s = max(flops / (peak.gflops[case.dtype] * 1e9), nbytes / (peak.gbps * 1e9))
+        rows.append(dataclasses.asdict(case) | {
+            "impl": impl, "median_ms": med, "min_ms": best, "gflops": flops / med / 1e6, "gbps": nbytes / med / 1e6,
+            "roofline_pct": 100 * bound_s * 1e3 / med, "torch_ms": torch_ms})
+    return rows
+
+
+def markdown(rows) -> str:
+    head = ("| op | shape | B | dtype | impl | median ms | min ms | GFLOP/s | GB/s | % roofline "
+            "| torch ms | torch/ours |")
+    lines = [head, "|" + "---|" * 12]
+    for r in rows:
+        t = r["torch_ms"]
+        peer = (f"{t:.2f} | {t / r['median_ms']:.2f}x") if t else " | "
+        lines.append(f"| {r['op']} | {r['shape']} z{r['hz']}/x{r['hx']} | {r['b']} | {r['dtype']} | {r['impl']} | "
+                     f"{r['median_ms']:.3f} | {r['min_ms']:.3f} | {r['gflops']:.1f} | {r['gbps']:.1f} | "
+                     f"{r['roofline_pct']:.1f} | {peer} |")
+    return "\n".join(lines)
+
+
+def auto_entries(rows):
+    """Fastest impl per (op, shape, batch, dtype) -> auto_table entries."""
+    best = {}
+    for r in rows:
+        key = (r["op"], r["shape"], r["b"], r["dtype"])
+        best.setdefault(key, []).append(r)
+    out = {}
+    for (op, _, b, dtype), rs in best.items():
+        win = min(rs, key=lambda r: r["median_ms"])
+        out.setdefault(op, []).append({
+            "b": b, "hz": win["hz"], "hx": win["hx"], "c": win["c"], "k": win["k"], "dtype": dtype,
+            "best": win["impl"], "ms": {r["impl"]: round(r["median_ms"], 4) for r in rs}})
+    return out
+
+
+def write_auto_table(rows, backend: str, device: str) -> None:
+    table = json.loads(registry.TABLE_PATH.read_text()) if registry.TABLE_PATH.exists() else {}
+    table[backend] = auto_entries(rows) | {"_measured": f"{device}, jax {jax.__version__}, {time.strftime('%Y-%m-%d')}"}
+    registry.TABLE_PATH.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
+def main(argv):
+    del argv
+    peak = roofline.device_peak()
+    peers = torch_peer.torch_ops() if FLAGS.vs_torch else None
+    if FLAGS.vs_torch and peers is None:
+        raise app.UsageError("--vs_torch needs PyTorch: pip install torch==2.13.0")
+    if peers:
+        import os
+
+        peers["_torch"].set_num_threads(FLAGS.torch_threads or os.cpu_count())
+    print(f"# {peak.device} ({jax.default_backend()}), jax {jax.__version__}, {time.strftime('%Y-%m-%d')}; "
+          f"peak {peak.gflops} GFLOP/s, {peak.gbps:.0f} GB/s ({peak.source})", flush=True)
+    rows, too_slow, rng = [], set(), np.random.default_rng(0)
+    for case in cases():
+        new = run_case(case, peak, peers, too_slow, rng)
+        rows += new
+        for r in new:
+            print(markdown([r]).splitlines()[-1], flush=True)
+    table = markdown(rows)
+    if FLAGS.out_md:
+        with open(FLAGS.out_md, "w") as f:
+            f.write(table + "\n")
+    if FLAGS.out_json:
+        with open(FLAGS.out_json, "w") as f:
+            json.dump({"device": peak.device, "backend": jax.default_backend(), "jax": jax.__version__,
+                       "peak": dataclasses.asdict(peak), "rows": rows}, f, indent=1)
+    if FLAGS.write_auto_table:
+        write_auto_table(rows, jax.default_backend(), peak.device)
+        print(f"wrote {registry.TABLE_PATH}")
+
+
+if __name__ == "__main__":
+    app.run(main)
