@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from jaxtrack.data.readers import checks, eccv16, got10k, images, lasot, otb, raw_summ, text
+from jaxtrack.data.readers import eccv16, got10k, images, lasot, otb, raw_summ, text
 from jaxtrack.data.video import Video
 
 
@@ -135,13 +135,6 @@ def test_corrupt_and_missing_images(tmp_path):
         ds.frame(0, 3)
     with pytest.raises(ValueError, match=r"frame 7: cannot decode image"):
         images.decode_image(JPEG[:2] + b"\x00" * 50 + JPEG[-2:], "frame 7")
-
-
-def test_frame_range_check():
-    video = Video(name="short", n_frames=5)
-    checks.check_frame_range(video, 0, 5)
-    with pytest.raises(ValueError, match=r"video 'short' has 5 frames; requested frame range \[3, 9\)"):
-        checks.check_frame_range(video, 3, 9)
 
 
 def _otb_seq(root, name, first, last, gt_files, digits=4):

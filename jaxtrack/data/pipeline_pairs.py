@@ -39,7 +39,8 @@ class PairConfig:
     Attributes:
       template_size, search_size: crop sides in pixels (127, 255).
       context: context amount of the template side `s_z` (0.5).
-      frame_range: max |t_search - t_template| in frames for positive pairs (pysot VID: 100).
+      frame_range: max |t_search - t_template| in frames for positive pairs (pysot VID: 100). A maximum, as
+        in pysot/SiamFC: a video shorter than the range pairs any two of its valid frames (not an error).
       neg_prob: probability of a negative pair (pysot `DATASET.NEG`).
       gray_prob: probability of turning both crops of a pair gray (pysot `DATASET.GRAY`).
       pairs_per_video: items (TSN template segments) per usable video and epoch.

@@ -45,7 +45,7 @@ def up_xcorr(x, z, *, impl: str = "auto"):
 def dw_xcorr(x, z, *, impl: str = "auto"):
     """SiamRPN++ depth-wise correlation: `[B, Hx, Wx, C], [B, Hz, Wz, C] -> [B, Ho, Wo, C]`."""
     check_pair("dw_xcorr", x, z)
-    return resolve("dw_xcorr", impl, _shape_key(x, z, x.shape[3]))(x, z).astype(jnp.result_type(x, z))
+    return resolve("dw_xcorr", impl, _shape_key(x, z, 1))(x, z).astype(jnp.result_type(x, z))
 
 
 # ----------------------------------------------------------------------------------------------------

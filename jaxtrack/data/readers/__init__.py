@@ -4,5 +4,4 @@
   with `frame_paths` (decode lazily with `images.FileVideos` / `images.read_image`).
 - `eccv16.read_eccv16(h5_path)`, `eccv16.read_splits(json_path)`: SumMe/TVSum feature files and their 5 splits.
 - `raw_summ.read_tvsum_tsv(path)`, `raw_summ.read_summe_mat(path)`: raw user annotations.
-- `checks.check_frame_range(video, start, stop)`: the range check frame samplers call.
 """

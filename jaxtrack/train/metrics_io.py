@@ -1,0 +1,74 @@
+"""Metric writers: JSON lines `<workdir>/metrics.jsonl` always, TensorBoard event files when possible.
+
+TensorBoard: clu's `metric_writers` package imports TensorFlow (not a dependency), so events are written
+with `tensorboardX` when it is installed (into `<workdir>/tensorboard`), else only JSON lines are written.
+Only process 0 writes. On a resumed run the lines of steps after the restored checkpoint appear twice;
+readers keep the last line per (step, key).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import jax
+from absl import logging
+from tqdm.auto import tqdm
+
+try:
+    import tensorboardX
+except ImportError:
+    tensorboardX = None
+
+
+class MetricWriter:
+    """Writes scalar dicts per step to `metrics.jsonl` (+ TensorBoard).
+
+    Line format: {"step": int, "time": unix seconds, "<name>": float, ...}; non-finite values are written as
+    null (strict JSON).
+    """
+
+    def __init__(self, workdir: str, *, tensorboard: bool = True):
+        self.enabled = jax.process_index() == 0
+        self.path = os.path.join(workdir, "metrics.jsonl")
+        self._file = self._tb = None
+        if not self.enabled:
+            return
+        os.makedirs(workdir, exist_ok=True)
+        self._file = open(self.path, "a")
+        if tensorboard and tensorboardX is None:
+            logging.warning("tensorboardX is not installed: metrics go to %s only", self.path)
+        elif tensorboard:
+            self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def write(self, step: int, scalars: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        values = {k: float(v) for k, v in scalars.items()}
+        line = {"step": int(step), "time": time.time()}
+        line.update({k: v if math.isfinite(v) else None for k, v in values.items()})
+        self._file.write(json.dumps(line) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for k, v in values.items():
+                self._tb.add_scalar(k, v, int(step))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(path: str) -> list[dict]:
+    """The lines of a `metrics.jsonl`, one dict each, in file order."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def progress_bar(total: int, initial: int, *, enabled: bool = True) -> tqdm:
+    """tqdm bar over steps (shows steps/s and ETA); a no-op bar on processes other than 0 or when disabled."""
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                disable=not enabled or jax.process_index() != 0)
