@@ -36,7 +36,8 @@ SHAPES = {  # name -> (ops, template side, search side, C, K or P)
 FLAGS = flags.FLAGS
 flags.DEFINE_list("shapes", list(SHAPES), f"Shape presets: {list(SHAPES)}.")
 flags.DEFINE_list("ops", list(ops.OPS), "Operators to time.")
-flags.DEFINE_list("impls", [], "Implementations (default: every registered one but 'reference').")
+flags.DEFINE_list("impls", [], "Implementations (default: every registered one but 'reference', and "
+                  "'pallas' on CPU).")
 flags.DEFINE_list("batches", ["1", "8", "32", "128"], "Batch sizes.")
 flags.DEFINE_list("dtypes", ["float32", "bfloat16"], "Input dtypes.")
 flags.DEFINE_integer("runs", 10, "Timed runs per case (fewer when a run exceeds --budget_s / runs).")
@@ -90,6 +91,12 @@ def call(op, impl):
     return lambda *a: getattr(ops, op)(*a, impl=impl)
 
 
+def default_impls(op: str) -> list[str]:
+    """Every registered impl but "reference"; "pallas" only off CPU (interpret mode there: correct, slow)."""
+    skip = {"reference", "pallas"} if jax.default_backend() == "cpu" else {"reference"}
+    return [i for i in ops.implementations(op) if i not in skip]
+
+
 def time_ms(fn, args, runs: int, budget_s: float) -> tuple[float, float]:
     """(median, min) wall-clock ms of `fn(*args)` after one warm-up call."""
     t = time.perf_counter()
@@ -124,7 +131,7 @@ def run_case(case, peak, peers, too_slow, rng):
         targs = to_torch(*host)
         with peers["_torch"].no_grad():
             torch_ms = time_ms(lambda *a: fn(*a), targs, FLAGS.runs, FLAGS.budget_s)[0]
-    for impl in FLAGS.impls or [i for i in ops.implementations(case.op) if i != "reference"]:
+    for impl in FLAGS.impls or default_impls(case.op):
         if (case.op, case.shape, case.dtype, impl) in too_slow:
             continue
         med, best = time_ms(jax.jit(call(case.op, impl)), args, FLAGS.runs, FLAGS.budget_s)

@@ -70,7 +70,10 @@ def numpy_loop(op, args):
 
 
 def fast_impls(op):
-    return [i for i in ops.implementations(op) if i != "reference"]
+    """Every impl but the reference; "pallas" only off CPU (interpret mode is too slow for these suites;
+    tests/test_kernels_pallas.py covers it)."""
+    skip = {"reference", "pallas"} if jax.default_backend() == "cpu" else {"reference"}
+    return [i for i in ops.implementations(op) if i not in skip]
 
 
 @pytest.mark.parametrize("op", ops.OPS)
@@ -116,7 +119,7 @@ def test_impls_bfloat16_accumulate_in_float32(op, s):
     up to the final rounding: the sums are not accumulated in bf16."""
     args = tuple(jnp.asarray(a, jnp.bfloat16) for a in make_inputs(op, s, np.float32))
     want = np.asarray(jitted(op, "reference")(*(a.astype(jnp.float32) for a in args)))
-    for impl in ops.implementations(op):
+    for impl in ["reference", *fast_impls(op)]:
         got = jitted(op, impl)(*args)
         assert got.dtype == jnp.bfloat16, impl
         np.testing.assert_allclose(np.asarray(got, np.float32), want, rtol=2**-7,

@@ -9,6 +9,7 @@
 Each takes `impl=` (see `implementations(op)`; "auto" picks the fastest measured form).
 """
 
+from jaxtrack.ops import pallas_impls  # noqa: F401  (registers impl="pallas")
 from jaxtrack.ops.asym import asym_conv, concat_conv_reference
 from jaxtrack.ops.registry import auto_choice, implementations, register
 from jaxtrack.ops.xcorr import dw_xcorr, up_xcorr, xcorr

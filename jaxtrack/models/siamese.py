@@ -1,0 +1,93 @@
+"""Siamese trackers assembled by name: backbone -> optional neck -> head (Flax linen, NHWC).
+
+    model = build("siamrpnpp", neck_channels=64, backbone="resnet18_small_atrous")
+    variables = model.init(key, z_img, x_img, box_wh)
+    template = model.apply(variables, z_img, box_wh, method="template")   # once per video
+    out = model.apply(variables, x_img, template, method="track")          # per frame
+    out, updates = model.apply(variables, z_img, x_img, box_wh, train=True, mutable=["batch_stats"])
+
+z_img [B, Hz, Wz, 3] template crops (127), x_img [B, Hx, Wx, 3] search crops (255), box_wh [B, 2] the template
+box (w, h) in template-crop pixels (SiamBAN-ACM's box encoding; ignored by the other heads).
+Outputs (at 127 / 255): siamfc {"cls": [B, 17, 17, 1]}; siamrpn {"cls": [B, 17, 17, 2K], "loc": [B, 17, 17, 4K]};
+siamrpnpp(_acm) {"cls": [B, 25, 25, 2K], "loc": [B, 25, 25, 4K]}; siamban(_acm) {"cls": [B, 25, 25, 2],
+"loc": [B, 25, 25, 4] (l, t, r, b distances > 0)}.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import flax.linen as nn
+
+from jaxtrack.models.backbones import get_backbone
+from jaxtrack.models.heads import get_head
+from jaxtrack.models.neck import AdjustAllLayer
+
+
+class SiameseTracker(nn.Module):
+    """`backbone` (a registered backbone module) features at `layers` -> `neck` (or none) -> `head`.
+
+    `template(z_img, box_wh)` -> {"z": tuple of template features, "box_wh": box_wh}, computed once per video;
+    `track(x_img, template)` -> the head's outputs; `__call__(z_img, x_img, box_wh)` is both (training).
+    """
+
+    backbone: nn.Module
+    head: nn.Module
+    layers: Sequence[str]
+    neck: nn.Module | None = None
+
+    def features(self, img, train: bool = False) -> tuple:
+        """[B, H, W, 3] -> tuple of backbone features at `layers` (after the neck)."""
+        if img.ndim != 4 or img.shape[-1] != 3:
+            raise ValueError(f"images must be [B, H, W, 3], got {img.shape}")
+        out = self.backbone(img, use_running_average=not train)
+        feats = tuple(out[name] for name in self.layers)
+        return feats if self.neck is None else self.neck(feats, train)
+
+    def template(self, z_img, box_wh=None, train: bool = False) -> dict:
+        if box_wh is not None and box_wh.shape != (z_img.shape[0], 2):
+            raise ValueError(f"box_wh must be [B, 2] = {(z_img.shape[0], 2)} (template w, h), got {box_wh.shape}")
+        return {"z": self.features(z_img, train), "box_wh": box_wh}
+
+    def track(self, x_img, template: dict, train: bool = False) -> dict:
+        if x_img.shape[0] != template["z"][0].shape[0]:
+            raise ValueError(f"x_img batch {x_img.shape[0]} != template batch {template['z'][0].shape[0]}")
+        return self.head(self.features(x_img, train), template["z"], template["box_wh"], train)
+
+    def __call__(self, z_img, x_img, box_wh=None, train: bool = False) -> dict:
+        return self.track(x_img, self.template(z_img, box_wh, train), train)
+
+
+def single_layer(head: str, backbone: str, backbone_args: dict | None = None, layer: str = "layer5",
+                 **head_args) -> SiameseTracker:
+    """A one-layer tracker without neck (SiamFC, SiamRPN on AlexNet); `head_args` are the head's attributes."""
+    return SiameseTracker(get_backbone(backbone, **(backbone_args or {})), get_head(head, **head_args), (layer,))
+
+
+def multi_layer(head: str, backbone: str = "resnet50", backbone_args: dict | None = None,
+                layers: Sequence[str] = ("layer2", "layer3", "layer4"), neck_channels: int | None = 256,
+                center_size: int = 7, **head_args) -> SiameseTracker:
+    """A multi-layer tracker (SiamRPN++, SiamBAN, ACM variants): the backbone's `layers`, AdjustAllLayer to
+    `neck_channels` each (None: no neck), the head's attributes `head_args` (e.g. `branch`, `weighted`)."""
+    neck = None if neck_channels is None else AdjustAllLayer((neck_channels,) * len(layers), center_size)
+    return SiameseTracker(get_backbone(backbone, **(backbone_args or {})), get_head(head, **head_args),
+                          tuple(layers), neck)
+
+
+MODELS: dict[str, Callable[..., SiameseTracker]] = {
+    "siamfc": functools.partial(single_layer, "siamfc", "alexnet_siamfc"),  # out_scale, impl
+    "siamrpn": functools.partial(single_layer, "up_rpn", "alexnet"),  # anchor_num, features, impl
+    "siamrpnpp": functools.partial(multi_layer, "multi_rpn", branch="dw"),  # anchor_num, weighted, hidden, impl
+    "siamban": functools.partial(multi_layer, "multi_ban", branch="dw"),  # cls_out_channels, weighted, ...
+    "siamrpnpp_acm": functools.partial(multi_layer, "multi_rpn", branch="acm"),
+    "siamban_acm": functools.partial(multi_layer, "multi_ban", branch="acm"),
+}
+
+
+def build(name: str, **config) -> SiameseTracker:
+    """The tracker registered as `name` with its constructor's keyword `config` (e.g. from an ml_collections
+    ConfigDict: `build(cfg.model.name, **cfg.model.kwargs)`)."""
+    if name not in MODELS:
+        raise KeyError(f"model {name!r} is not registered; expected one of {sorted(MODELS)}")
+    return MODELS[name](**config)

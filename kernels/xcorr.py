@@ -1,0 +1,58 @@
+"""Pallas XCorr (SiamFC cross-correlation summed over channels), forward and `custom_vjp` backward.
+
+    xcorr(x, z)   x [B, Hx, Wx, C], z [B, Hz, Wz, C] -> [B, Ho, Wo, 1]
+
+Forward: the DW-Corr kernel of `kernels.dw_xcorr` with `reduce=True`: each (batch, channel-block)
+program sums its bc channels in registers after the tap loop and writes a [Ho, Wo'] partial sum; the
+C/bc partials are added by XLA. Why this split rather than one program looping over all channels: the
+[B, Ho, Wo, C] depth-wise result never reaches HBM (C times less output traffic than dw kernel + XLA
+reduce), yet the grid keeps B * C/bc programs in flight (SiamFC, B=8, C=256, bc=32: 64 programs; a
+channel loop inside one program per example would leave most SMs idle). The partial-sum traffic
+(B * C/bc * Ho * Wo' floats) is small next to reading x. Not measured on a GPU.
+
+Backward: the cotangent g [B, Ho, Wo, 1] is broadcast over channels inside the kernel (1-channel operand):
+    dz = correlate(x, g),  dx = correlate(pad(g, Hz-1, Wz-1), flip(z))   (both [.., C])
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from jaxtrack.ops.checks import acc_dtype, check_pair
+from kernels.dw_xcorr import BlockSizes, check_blocks, correlate, dw_xcorr_reference, grads, resolve_interpret
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _xcorr(x, z, blocks: BlockSizes, interpret: bool):
+    return correlate(x, z, reduce=True, out_dtype=jnp.result_type(x, z), blocks=blocks, interpret=interpret)
+
+
+def _xcorr_fwd(x, z, blocks, interpret):
+    return _xcorr(x, z, blocks, interpret), (x, z)
+
+
+def _xcorr_bwd(blocks, interpret, res, g):
+    x, z = res
+    return grads(x, z, g, blocks=blocks, interpret=interpret)
+
+
+_xcorr.defvjp(_xcorr_fwd, _xcorr_bwd)
+
+
+@functools.partial(jax.jit, static_argnames=("blocks", "interpret"))
+def xcorr(x, z, *, blocks: BlockSizes | None = None, interpret: bool | None = None):
+    """Cross-correlation summed over channels `[B, Hx, Wx, C], [B, Hz, Wz, C] -> [B, Ho, Wo, 1]` (dtype of
+    x, z; float32 accumulation). `interpret=None`: interpret on CPU, compiled elsewhere."""
+    check_pair("pallas xcorr", x, z)
+    blocks = blocks or BlockSizes.get_default()
+    check_blocks("pallas xcorr", blocks, block_c=blocks.block_c)
+    return _xcorr(x, z, blocks, resolve_interpret(interpret))
+
+
+def xcorr_reference(x, z):
+    """Pure-jnp reference: the depth-wise reference summed over channels (in the accumulation dtype)."""
+    acc = acc_dtype(x, z)
+    return jnp.sum(dw_xcorr_reference(x.astype(acc), z.astype(acc)), -1, keepdims=True).astype(jnp.result_type(x, z))

@@ -1,0 +1,137 @@
+"""Backbones: output sizes and parameter counts against independent facts (pysot / siamfc-pytorch / torchvision
+layouts counted by formula), frozen BatchNorm, and the registry. Full-size nets only through `jax.eval_shape`."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxtrack.models import backbones
+
+
+def shapes(module, size, batch=1):
+    img = jax.ShapeDtypeStruct((batch, size, size, 3), jnp.float32)
+    variables = jax.eval_shape(module.init, jax.random.key(0), img)
+    return variables, {k: v.shape for k, v in jax.eval_shape(module.apply, variables, img).items()}
+
+
+def n_params(variables):
+    return sum(int(np.prod(a.shape)) for a in jax.tree.leaves(variables["params"]))
+
+
+def alexnet_count(plan, groups=(1, 1, 1, 1, 1), last_bn=True):
+    """Conv weights + biases + BN scale/shift from the channel plan, kernels 11, 5, 3, 3, 3."""
+    total = 0
+    for i, k in enumerate((11, 5, 3, 3, 3)):
+        c_in, c_out = plan[i], plan[i + 1]
+        total += k * k * c_in // groups[i] * c_out + c_out + (2 * c_out if i < 4 or last_bn else 0)
+    return total
+
+
+@pytest.mark.parametrize(("name", "groups", "last_bn"), [
+    ("alexnet", (1, 1, 1, 1, 1), True),  # pysot AlexNetLegacy
+    ("alexnet_siamfc", (1, 2, 1, 2, 2), False),  # siamfc-pytorch AlexNetV1
+])
+def test_alexnet_sizes_and_params(name, groups, last_bn):
+    module = backbones.get_backbone(name)
+    variables, out = shapes(module, 127)
+    assert out["layer5"] == (1, 6, 6, 256)
+    assert shapes(module, 255)[1]["layer5"] == (1, 22, 22, 256)
+    assert n_params(variables) == alexnet_count((3, 96, 256, 384, 384, 256), groups, last_bn)
+    if name == "alexnet":
+        assert n_params(variables) == 3_749_952  # by hand: convs 3,747,200 + BN 2 * (96+256+384+384+256)
+
+
+def test_alexnet_width_mult():
+    variables, out = shapes(backbones.get_backbone("alexnet", width_mult=0.5), 127)
+    assert out["layer5"] == (1, 6, 6, 128)
+    assert n_params(variables) == alexnet_count((3, 48, 128, 192, 192, 128))
+
+
+def bottleneck_count(downsample_kernels, stem=64, planes=(64, 128, 256, 512), blocks=(3, 4, 6, 3)):
+    """ResNet-50 trunk (no fc): convs (no bias) + BN scale/shift; stage i's shortcut conv has kernel k_i."""
+    total, c_in = 7 * 7 * 3 * stem + 2 * stem, stem
+    for p, n, k in zip(planes, blocks, downsample_kernels):
+        for j in range(n):
+            total += c_in * p + 9 * p * p + p * 4 * p + 2 * (p + p + 4 * p)
+            if j == 0:
+                total += k * k * c_in * 4 * p + 2 * 4 * p
+            c_in = 4 * p
+    return total
+
+
+def test_resnet50_atrous_sizes_and_params():
+    module = backbones.get_backbone("resnet50")
+    variables, out = shapes(module, 127)
+    assert out == {"layer2": (1, 15, 15, 512), "layer3": (1, 15, 15, 1024), "layer4": (1, 15, 15, 2048)}
+    assert shapes(module, 255)[1] == {"layer2": (1, 31, 31, 512), "layer3": (1, 31, 31, 1024),
+                                      "layer4": (1, 31, 31, 2048)}
+    # torchvision's ResNet-50 without fc: 25,557,032 - 2,049,000 = 23,508,032 (1x1 shortcuts) ...
+    assert bottleneck_count((1, 1, 1, 1)) == 23_508_032
+    # ... pysot's resnet_atrous has 3x3 shortcut convs where stride or dilation is not 1 (layers 2, 3, 4).
+    assert n_params(variables) == bottleneck_count((1, 3, 3, 3)) == 45_528_128
+
+
+def test_resnet50_dilations_and_paddings():
+    """pysot's atrous layout read off the traced convolutions: (window, stride, dilation, padding) counts."""
+    module = backbones.get_backbone("resnet50")
+    img = jax.ShapeDtypeStruct((1, 127, 127, 3), jnp.float32)
+    jaxpr = jax.make_jaxpr(module.apply)(jax.eval_shape(module.init, jax.random.key(0), img), img)
+    convs = {}
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated":
+            key = (eqn.invars[1].aval.shape[0], eqn.params["window_strides"][0], eqn.params["rhs_dilation"][0],
+                   eqn.params["padding"][0])
+            convs[key] = convs.get(key, 0) + 1
+    assert convs[(7, 2, 1, (0, 0))] == 1  # unpadded stem
+    assert convs[(3, 2, 1, (0, 0))] == 2  # layer2's first block: strided 3x3 and its 3x3 shortcut, unpadded
+    assert convs[(3, 1, 2, (2, 2))] == 5 + 2  # layer3 blocks 2-6; layer4's first block (conv2 + shortcut)
+    assert convs[(3, 1, 4, (4, 4))] == 2  # layer4 blocks 2-3
+    assert convs[(3, 1, 1, (1, 1))] == 3 + 3 + 2  # layer1, layer2 blocks 2-4, layer3's first block + shortcut
+
+
+def test_used_layers_builds_only_what_is_needed():
+    variables, out = shapes(backbones.get_backbone("resnet50", used_layers=(0, 2)), 127)
+    assert out == {"layer0": (1, 61, 61, 64), "layer2": (1, 15, 15, 512)}
+    assert n_params(variables) == bottleneck_count((1, 3), planes=(64, 128), blocks=(3, 4))
+    with pytest.raises(ValueError, match="used_layers"):
+        shapes(backbones.get_backbone("resnet50", used_layers=(5,)), 127)
+
+
+def test_small_atrous_resnet_sizes():
+    _, out = shapes(backbones.get_backbone("resnet18_small_atrous"), 255, batch=2)
+    assert out == {"layer2": (2, 31, 31, 32), "layer3": (2, 31, 31, 64), "layer4": (2, 31, 31, 128)}
+
+
+@pytest.mark.parametrize("name", ["resnet18_small_atrous", "alexnet"])
+def test_frozen_bn_uses_and_keeps_running_statistics(name):
+    kw = {"used_layers": (2,)} if name.startswith("resnet") else {"width_mult": 0.125}
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 95, 95, 3)), jnp.float32)
+    frozen = backbones.get_backbone(name, frozen_bn=True, **kw)
+    variables = frozen.init(jax.random.key(0), x)
+    train = jax.jit(lambda v, x: frozen.apply(v, x, use_running_average=False, mutable=["batch_stats"]))
+    out, updates = train(variables, x)
+    for a, b in zip(jax.tree.leaves(updates["batch_stats"]), jax.tree.leaves(variables["batch_stats"])):
+        np.testing.assert_array_equal(a, b)
+    evaluated = jax.jit(frozen.apply)(variables, x)
+    for a, b in zip(jax.tree.leaves(out), jax.tree.leaves(evaluated)):
+        np.testing.assert_array_equal(a, b)
+    live = backbones.get_backbone(name, **kw)  # the same weights, BN on batch statistics: the stats move
+    _, updates = jax.jit(lambda v, x: live.apply(v, x, use_running_average=False, mutable=["batch_stats"]))(
+        variables, x)
+    assert any(bool(jnp.any(a != b)) for a, b in zip(jax.tree.leaves(updates["batch_stats"]),
+                                                     jax.tree.leaves(variables["batch_stats"])))
+
+
+def test_resnet18_small_keeps_its_interface():
+    _, out = shapes(backbones.get_backbone("resnet18_small"), 64)
+    assert out["pooled"] == (1, 128) and out["layer4"] == (1, 2, 2, 128) and out["stem"] == (1, 16, 16, 16)
+
+
+def test_bf16_and_errors():
+    _, out = shapes(backbones.get_backbone("alexnet", dtype=jnp.bfloat16), 127)
+    assert out["layer5"] == (1, 6, 6, 256)
+    with pytest.raises(KeyError, match="not registered"):
+        backbones.get_backbone("vgg")
+    with pytest.raises(ValueError, match=r"\[B, H, W, 3\]"):
+        backbones.get_backbone("alexnet").init(jax.random.key(0), jnp.zeros((1, 127, 127)))
