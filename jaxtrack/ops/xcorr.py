@@ -9,6 +9,7 @@ float64 inputs); the result has the inputs' dtype. Implementations (`impl=`):
 - "shift": shift-and-accumulate over the Hz*Wz kernel taps (XLA fuses it into one loop).
 - "im2col": (xcorr, up_xcorr) window patches and one batched matmul.
 - "fft": correlation theorem at size (Hx, Wx); the channel sum happens in frequency space.
+- "pallas": (xcorr, dw_xcorr) the Pallas kernels in `kernels/` (GPU/TPU; interpret mode on CPU).
 - "auto": the fastest measured form for the backend and shape (see `registry`).
 """
 
@@ -135,7 +136,7 @@ def _dw_fft(x, z):
 @register("xcorr", "shift")
 def _xcorr_shift(x, z):
     """Depth-wise shift-and-accumulate, then the channel sum (xcorr = dw_xcorr summed over C) as a matvec
-    with ones: XLA:CPU's last-axis reduce fused into the shift loop is 10-30x slower (BENCHMARKS.md)."""
+    with ones: XLA:CPU's last-axis reduce fused into the shift loop is 7-15x slower (BENCHMARKS.md)."""
     dw = _dw_shift(x, z)
     ones = jnp.ones((dw.shape[-1], 1), dw.dtype)
     return jnp.einsum("bijc,ck->bijk", dw, ones, precision=lax.Precision.HIGHEST)
