@@ -1,0 +1,96 @@
+"""Determinantal point process (DPP) loss and greedy MAP inference for dppLSTM (Zhang et al., ECCV 2016).
+
+The kernel over the T steps of a video is L = diag(q) S diag(q) with quality q_t in (0, 1] and similarity
+S = Phi Phi^T + jitter * I (Phi [T, K] diversity features; the jitter makes every subset possible, so singular
+Phi Phi^T never gives log 0). The negative log-likelihood of a ground-truth subset Y is
+    nll(Y) = -log det(L_Y) + log det(L + I).
+Both determinants are computed in K x K form (matrix determinant lemma), O(T K^2 + K^3) and float32 safe even
+for T >> K:
+    log det(L_Y)   = sum_{i in Y} (2 log q_i + log jitter) + log det(I_K + Phi_Y^T Phi_Y / jitter)
+    log det(L + I) = sum_i log(1 + jitter q_i^2) + log det(I_K + B^T diag(1 + jitter q^2)^-1 B),  B = diag(q) Phi
+Padded steps (mask False) enter neither sum, so padding never changes the loss or its gradient.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _logdet_spd(a: jax.Array) -> jax.Array:
+    """log det of symmetric positive-definite [..., K, K] matrices by Cholesky."""
+    chol = jnp.linalg.cholesky(a)
+    return 2.0 * jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+
+
+def dpp_nll(log_q: jax.Array, phi: jax.Array, subset: jax.Array, mask: jax.Array, *,
+            jitter: float = 1e-3) -> jax.Array:
+    """[B] negative log-likelihood of `subset` under L = diag(q) (Phi Phi^T + jitter I) diag(q) (module docstring).
+
+    Args:
+      log_q: [B, T] log quality (e.g. `jax.nn.log_sigmoid(logits)`); q = exp(log_q) <= 1.
+      phi: [B, T, K] diversity features.
+      subset: [B, T] bool, the ground-truth set Y (keyframes); entries outside `mask` are ignored.
+      mask: [B, T] bool, real steps.
+      jitter: > 0, added to the diagonal of S.
+    """
+    if log_q.ndim != 2 or phi.shape[:2] != log_q.shape or subset.shape != log_q.shape or mask.shape != log_q.shape:
+        raise ValueError(f"dpp_nll: expected log_q, subset, mask [B, T] and phi [B, T, K]; got {log_q.shape}, "
+                         f"{subset.shape}, {mask.shape} and {phi.shape}")
+    if jitter <= 0:
+        raise ValueError(f"dpp_nll: jitter must be > 0, got {jitter}")
+    dtype = phi.dtype
+    m = mask.astype(dtype)
+    y = subset.astype(dtype) * m
+    log_q = jnp.where(mask, log_q, 0.0)
+    eye = jnp.eye(phi.shape[-1], dtype=dtype)
+    # log det(L_Y)
+    gram_y = jnp.einsum("bt,btk,btl->bkl", y, phi, phi) / jitter
+    log_det_y = (y * (2.0 * log_q + jnp.log(jitter))).sum(1) + _logdet_spd(eye + gram_y)
+    # log det(L + I)
+    q2 = jnp.exp(2.0 * log_q) * m
+    diag = 1.0 + jitter * q2  # [B, T], 1 at padding
+    gram = jnp.einsum("bt,btk,btl->bkl", q2 / diag, phi, phi)
+    log_det_all = jnp.log(diag).sum(1) + _logdet_spd(eye + gram)
+    return log_det_all - log_det_y
+
+
+def kernel_matrix(q, phi, jitter: float = 1e-3) -> np.ndarray:
+    """[T, T] float64 L = diag(q) (Phi Phi^T + jitter I) diag(q) of one video: q [T], phi [T, K]."""
+    q, phi = np.asarray(q, np.float64), np.asarray(phi, np.float64)
+    if q.ndim != 1 or phi.ndim != 2 or len(phi) != len(q):
+        raise ValueError(f"kernel_matrix: expected q [T] and phi [T, K], got {q.shape} and {phi.shape}")
+    return q[:, None] * (phi @ phi.T + jitter * np.eye(len(q))) * q[None, :]
+
+
+def greedy_map(kernel, max_size: int | None = None) -> np.ndarray:
+    """Greedy DPP MAP: indices (in selection order) of a subset with large det(L_Y).
+
+    Each step adds the item with the largest gain det(L_{Y+i}) / det(L_Y) (the Schur complement d_i^2, updated by
+    incremental Cholesky as in Chen et al., NeurIPS 2018: O(T |Y|^2)); it stops before a gain <= 1 (det would not
+    increase) or at `max_size` items. The first item is the exact argmax of L_ii; later ones are greedy.
+
+    Args:
+      kernel: [T, T] symmetric positive semi-definite L.
+      max_size: cap on |Y| (default T).
+    """
+    L = np.asarray(kernel, np.float64)
+    if L.ndim != 2 or L.shape[0] != L.shape[1]:
+        raise ValueError(f"greedy_map: kernel must be a square [T, T] matrix, got shape {L.shape}")
+    n = len(L)
+    cap = n if max_size is None else min(int(max_size), n)
+    d2 = np.diag(L).copy()  # gain of adding each item
+    c = np.zeros((cap, n))  # rows: incremental Cholesky factors of the chosen items against all items
+    chosen: list[int] = []
+    while len(chosen) < cap:
+        gains = np.where(np.isin(np.arange(n), chosen), -np.inf, d2)
+        j = int(np.argmax(gains))
+        if gains[j] <= 1.0:
+            break
+        k = len(chosen)
+        e = (L[j] - c[:k, j] @ c[:k]) / np.sqrt(d2[j])
+        c[k] = e
+        d2 = d2 - e ** 2
+        chosen.append(j)
+    return np.array(chosen, np.int64)

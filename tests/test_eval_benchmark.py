@@ -1,0 +1,107 @@
+"""Benchmark toolkit: baselines on a tiny synthetic video, result-file round trips, the VOT protocol with
+accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `eval.run` end to end."""
+
+import numpy as np
+import pytest
+
+from jaxtrack.data import synthetic
+from jaxtrack.data.video import Video
+from jaxtrack.eval import benchmark, run
+from jaxtrack.track import baselines
+
+GT = np.array([10.0, 10.0, 10.0, 10.0], np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny_video():
+    config = synthetic.SyntheticConfig(height=64, width=80, n_frames=8, n_shots=1, min_shot_len=8)
+    return synthetic.make_videos(1, seed=0, config=config, split="test")[0]
+
+
+@pytest.mark.parametrize("name", sorted(baselines.BASELINES))
+def test_baselines_track_tiny_video(name, tiny_video):
+    result = benchmark.run_sequence(baselines.make(name), tiny_video)
+    assert result.boxes.shape == (8, 4) and np.isfinite(result.boxes).all()
+    np.testing.assert_array_equal(result.boxes[0], tiny_video.boxes[0])
+    score = benchmark.score_sequence(tiny_video, result)
+    assert 0.0 <= score.otb.success_auc <= 1.0 and score.fps > 0
+    with pytest.raises(KeyError, match="not registered"):
+        baselines.make("mosse2")
+
+
+@pytest.mark.parametrize("layout, one_based", [("otb", True), ("otb", False), ("got10k", False)])
+def test_result_files_round_trip(tmp_path, layout, one_based):
+    boxes = np.random.default_rng(0).uniform(0, 100, (6, 4)).round(3).astype(np.float32)
+    res = benchmark.Run(boxes, np.ones(6, np.float32), np.linspace(0.01, 0.02, 6))
+    benchmark.write_result(layout, tmp_path, "trk", "seq1", res, one_based=one_based)
+    box_path, _ = benchmark.result_paths(layout, tmp_path, "trk", "seq1")
+    first = np.array(box_path.read_text().splitlines()[0].split(","), float)
+    np.testing.assert_allclose(first[:2], boxes[0, :2] + one_based, atol=1e-3)
+    back = benchmark.read_result(layout, tmp_path, "trk", "seq1", one_based=one_based)
+    np.testing.assert_allclose(back.boxes, boxes, atol=1e-3)
+    np.testing.assert_allclose(back.seconds, res.seconds, atol=1e-8)
+    expected = {"otb": "trk/seq1.txt", "got10k": "trk/seq1/seq1_001.txt"}[layout]
+    assert box_path == tmp_path / expected
+
+
+class Scripted:
+    """Reads the frame index from pixel (0, 0): IoU 0 at `fail`, 0.5 on odd frames, 1 on even frames."""
+
+    def __init__(self, fail):
+        self.fail = fail
+
+    def init(self, frame, box):
+        pass
+
+    def track(self, frame):
+        t = int(frame[0, 0, 0])
+        if t in self.fail:
+            return np.array([50.0, 50.0, 5.0, 5.0]), 1.0
+        return (GT if t % 2 == 0 else np.array([10.0, 10.0, 10.0, 5.0])), 1.0
+
+
+def test_vot_protocol_accuracy_robustness_eao():
+    frames = np.zeros((20, 4, 4, 3), np.uint8)
+    frames[:, 0, 0, 0] = np.arange(20)
+    video = Video("v", frames=frames, boxes=np.tile(GT, (20, 1)))
+    r = benchmark.run_vot(Scripted({4, 15}), video)
+    assert r.inits == (0, 9) and r.failures == (4, 15)  # re-initialised 5 frames after the failure at 4
+    assert np.isnan(r.overlaps[[0, 5, 6, 7, 8, 9, 16, 19]]).all()
+    ar = benchmark.accuracy_robustness([r], burnin=2)
+    assert ar["accuracy"] == pytest.approx(4.5 / 8) and ar["failures"] == 2 and ar["robustness"] == 10.0
+    curve = benchmark.eao_curve(benchmark.segments(r))
+    np.testing.assert_allclose(curve[1:], [0.75, 0.75, 0.75, 0.625, 0.6, 0.5])
+    assert benchmark.eao([r], (2, 4)) == pytest.approx((0.75 + 0.75 + 0.625) / 3)
+
+
+def test_eao_curve_completed_segments_stop_counting():
+    curve = benchmark.eao_curve([(np.array([1, 0.5, 0.5]), False), (np.array([1, 1, 0, 0.0]), True)])
+    np.testing.assert_allclose(curve, [1.0, 0.75, 0.5, 1 / 3])
+    lo, hi = benchmark.eao_interval([90, 100, 100, 110, 300])
+    assert lo <= 100 <= hi < 300
+
+
+def test_table_plots_and_run_end_to_end(tmp_path):
+    report = run.run({"benchmark": "synthetic", "num_videos": 2, "baselines": ["static"],
+                      "synthetic": {"height": 96, "width": 96, "n_frames": 12, "n_shots": 2},
+                      "vot": True}, str(tmp_path))
+    out = tmp_path / "eval" / "synthetic"
+    assert (out / "all_success.png").read_bytes()[:4] == b"\x89PNG" and (out / "all_precision.png").exists()
+    md = (out / "summary.md").read_text()
+    assert "| static | 2 |" in md and "EAO" in md
+    assert (out / "results" / "static" / "test_00000.txt").exists()
+    assert 0 <= report["static"]["all"]["auc"] <= 1 and "eao" in report["static"]["vot"]
+    with pytest.raises(KeyError, match=r"config\.benchmark"):
+        run.run({"benchmark": "vot2099"}, str(tmp_path))
+
+
+def test_load_variables(tmp_path):
+    import orbax.checkpoint as ocp
+
+    ckpt = ocp.StandardCheckpointer()
+    ckpt.save(tmp_path / "checkpoints" / "7" / "state", {"params": {"w": np.ones(3)}, "batch_stats": {}, "step": 7})
+    ckpt.wait_until_finished()
+    variables = run.load_variables(tmp_path)
+    np.testing.assert_array_equal(variables["params"]["w"], np.ones(3))
+    with pytest.raises(FileNotFoundError, match="no checkpoint 3"):
+        run.load_variables(tmp_path, 3)
