@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -20,7 +21,12 @@ from ml_collections import config_flags
 import experiments
 from jaxtrack.data import prepare
 
-MODES = {"data": prepare.run}  # mode -> run(config, workdir)
+# mode -> "module:function" with signature run(config, workdir); imported only when used.
+MODES = {
+    "data": "jaxtrack.data.prepare:run",
+    "eval": "jaxtrack.eval.run:run",
+    "summarize": "jaxtrack.eval.summ_run:run",
+}
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment name (experiments/<name>.py); see --list_experiments.")
@@ -36,7 +42,7 @@ def expand_experiment(argv: list[str]) -> list[str]:
     if not names or any(a.startswith("--config=") for a in argv):
         return argv
     try:
-        return [*argv, f"--config={experiments.path(names[-1])}"]
+        return [argv[0], f"--config={experiments.path(names[-1])}", *argv[1:]]  # before any --config.x override
     except ValueError as e:
         sys.exit(f"error: {e}")
 
@@ -63,7 +69,8 @@ def main(argv) -> None:
     logging.info("config:\n%s", config)
     print(f"mode={mode} devices={jax.devices()} workdir={workdir}")
     print(json.dumps(json.loads(config.to_json_best_effort()), indent=1))
-    MODES[mode](config, str(workdir))
+    module, function = MODES[mode].split(":")
+    getattr(importlib.import_module(module), function)(config, str(workdir))
 
 
 if __name__ == "__main__":
