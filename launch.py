@@ -24,6 +24,7 @@ from jaxtrack.data import prepare
 # mode -> "module:function" with signature run(config, workdir); imported only when used.
 MODES = {
     "data": "jaxtrack.data.prepare:run",
+    "train": "jaxtrack.train.run:run",
     "eval": "jaxtrack.eval.run:run",
     "summarize": "jaxtrack.eval.summ_run:run",
 }

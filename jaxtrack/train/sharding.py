@@ -30,12 +30,13 @@ def initialize_distributed(config: ml_collections.ConfigDict) -> bool:
 
 
 def make_mesh(num_devices: int | None = None) -> Mesh:
-    """Mesh with axis "data" over the first `num_devices` of `jax.devices()` (all by default)."""
+    """Mesh with axis "data" over the first `num_devices` of `jax.devices()` (all by default). The axis is Auto
+    (jax.make_mesh defaults to Explicit, under which scatters inside a sharded step fail to find "data")."""
     devices = jax.devices()
     n = len(devices) if num_devices is None else num_devices
     if not 1 <= n <= len(devices):
         raise ValueError(f"num_devices must be in [1, {len(devices)}], got {num_devices}")
-    return jax.make_mesh((n,), (DATA,), devices=devices[:n])
+    return jax.make_mesh((n,), (DATA,), axis_types=(jax.sharding.AxisType.Auto,), devices=devices[:n])
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

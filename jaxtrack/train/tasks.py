@@ -1,0 +1,166 @@
+"""Training tasks of the Siamese trackers, one per model family, built from a config by model name.
+
+    task = make_task(config)            # config.model.name / .kwargs, config.task (see `default_config`)
+    variables = task.init(key, batch)
+    loss, (metrics, batch_stats) = task.loss_fn(params, batch_stats, batch, key)
+
+Batches are the pair pipeline's (`jaxtrack.data.pipeline_pairs`): template [B, Hz, Wz, 3] uint8, search
+[B, Hx, Wx, 3] uint8, template_box / search_box [B, 4] xywh crop pixels, negative [B] bool. Images are
+normalised inside the step by `config.task.normalize` (NORMALIZERS: "imagenet" per-channel RGB mean/std, the
+default; "unit" /255; "none" raw 0..255 as pysot / siamfc-pytorch feed their networks). Every model gets the
+template box (w, h) in template-crop pixels (`template_box[:, 2:]`); only the ACM heads read it.
+
+Targets are made inside the jitted step: their grid is the head's output (R = output side, stride 8, centred in
+the search crop), their random sampling uses the step key. Families (TASKS maps model names to them):
+  SiamFCTask:  `siamfc_labels` + balanced logistic loss.
+  AnchorTask:  `anchor_targets` + select-CE and weighted L1 (weights 1.0 / 1.2): siamrpn, siamrpnpp(_acm).
+  PointTask:   `point_targets` + select-CE and linear IoU (weights 1.0 / 1.0): siamban(_acm).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxtrack.models import siamese
+from jaxtrack.train import losses, targets
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# name -> (mean, std) in 0..255 units: x_float = (x_uint8 - mean) / std, per RGB channel.
+NORMALIZERS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "imagenet": (tuple(255 * m for m in IMAGENET_MEAN), tuple(255 * s for s in IMAGENET_STD)),
+    "unit": ((0.0, 0.0, 0.0), (255.0, 255.0, 255.0)),
+    "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
+EVAL_KEY_SEED = 0  # eval targets sample with a fixed key: eval losses are comparable across steps
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """Task settings: normalisation, loss weights (None: the family's published ones) and target options
+    (`targets` holds AnchorConfig / PointConfig fields, or siamfc_labels' r_pos / r_neg / total_stride)."""
+    return ml_collections.ConfigDict({"normalize": "imagenet", "cls_weight": None, "loc_weight": None,
+                                      "neg_weight": 1.0, "targets": {}}, type_safe=False)
+
+
+def normalize(images: jax.Array, name: str) -> jax.Array:
+    """[..., 3] uint8 (or float 0..255) -> float32 normalised by NORMALIZERS[name]."""
+    if name not in NORMALIZERS:
+        raise ValueError(f"task.normalize must be one of {sorted(NORMALIZERS)}, got {name!r}")
+    if images.shape[-1] != 3:
+        raise ValueError(f"images must be [..., 3] RGB, got {images.shape}")
+    mean, std = (np.asarray(v, np.float32) for v in NORMALIZERS[name])
+    return (images.astype(jnp.float32) - mean) / std
+
+
+@dataclasses.dataclass(frozen=True)
+class SiameseTask:
+    """Shared part: model inputs from a batch, forward passes, the trainer's `init` / `loss_fn` / `eval_fn`.
+    Subclasses implement `loss(out, batch, key) -> (loss, metrics)` on the head outputs."""
+
+    model: siamese.SiameseTracker
+    normalize: str = "imagenet"
+    options: dict = dataclasses.field(default_factory=dict)  # the family's target options
+    weights: losses.LossWeights = dataclasses.field(default_factory=losses.LossWeights)
+    neg_weight: float = 1.0  # SiamFC's balanced loss: weight of the negatives' mean
+
+    def inputs(self, batch) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """(z [B, Hz, Wz, 3] float32, x [B, Hx, Wx, 3] float32, box_wh [B, 2] template (w, h))."""
+        for name in ("template", "search", "template_box", "search_box", "negative"):
+            if name not in batch:
+                raise KeyError(f"batch has no {name!r}; got keys {sorted(batch)} (pair pipeline batches expected)")
+        z, x = (normalize(batch[k], self.normalize) for k in ("template", "search"))
+        return z, x, jnp.asarray(batch["template_box"], jnp.float32)[:, 2:4]
+
+    def init(self, key: jax.Array, batch) -> dict:
+        return self.model.init(key, *self.inputs(batch))
+
+    def apply_fn(self, variables, z, x, box_wh):
+        """Inference forward pass on normalised images (stored in the TrainState)."""
+        return self.model.apply(variables, z, x, box_wh)
+
+    def loss_fn(self, params, batch_stats, batch, key):
+        out, updates = self.model.apply({"params": params, "batch_stats": batch_stats}, *self.inputs(batch),
+                                        train=True, mutable=["batch_stats"])
+        loss, metrics = self.loss(out, batch, key)
+        return loss, (metrics, updates.get("batch_stats", {}))
+
+    def eval_fn(self, params, batch_stats, batch) -> dict:
+        out = self.model.apply({"params": params, "batch_stats": batch_stats}, *self.inputs(batch))
+        loss, metrics = self.loss(out, batch, jax.random.key(EVAL_KEY_SEED))
+        return {"loss": loss, **metrics}
+
+    def loss(self, out: dict, batch, key) -> tuple[jax.Array, dict]:
+        raise NotImplementedError
+
+
+class SiamFCTask(SiameseTask):
+    """SiamFC: out["cls"] [B, R, R, 1] vs `siamfc_labels` around `search_box`'s centre (all 0 on negatives);
+    options: r_pos, r_neg, total_stride (siamfc-pytorch: 16, 0, 8)."""
+
+    def loss(self, out, batch, key):
+        del key
+        r = out["cls"].shape[1]
+        cls = targets.siamfc_labels(r, batch["search_box"], batch["negative"], search_size=batch["search"].shape[1],
+                                    **self.options)
+        loss, metrics = losses.siamfc_loss(out["cls"], cls, self.neg_weight)
+        return self.weights.cls * loss, {**metrics, "pos_fraction": jnp.mean(cls == 1)}
+
+
+class AnchorTask(SiameseTask):
+    """SiamRPN / SiamRPN++ (-ACM): out {"cls" [B, R, R, 2K], "loc" [B, R, R, 4K]} vs `anchor_targets`;
+    options: AnchorConfig fields except output_size / search_size (taken from the shapes)."""
+
+    def loss(self, out, batch, key):
+        config = targets.AnchorConfig(output_size=out["cls"].shape[1], search_size=batch["search"].shape[1],
+                                      **self.options)
+        t = targets.anchor_targets(batch["search_box"], batch["negative"], key, config)
+        loss, metrics = losses.siamrpn_loss(out["cls"], out["loc"], t, self.weights)
+        return loss, {**metrics, "num_pos": jnp.mean(jnp.sum(t.cls == 1, axis=(1, 2, 3)))}
+
+
+class PointTask(SiameseTask):
+    """SiamBAN (-ACM): out {"cls" [B, R, R, 2], "loc" [B, R, R, 4] ltrb} vs `point_targets`;
+    options: PointConfig fields except output_size / search_size."""
+
+    def loss(self, out, batch, key):
+        config = targets.PointConfig(output_size=out["cls"].shape[1], search_size=batch["search"].shape[1],
+                                     **self.options)
+        t = targets.point_targets(batch["search_box"], batch["negative"], key, config)
+        loss, metrics = losses.siamban_loss(out["cls"], out["loc"], t, self.weights)
+        return loss, {**metrics, "num_pos": jnp.mean(jnp.sum(t.cls == 1, axis=(1, 2)))}
+
+
+# model name -> (task family, its default loss weights)
+TASKS: dict[str, tuple[Callable[..., SiameseTask], losses.LossWeights]] = {
+    "siamfc": (SiamFCTask, losses.LossWeights(cls=1.0, loc=0.0)),
+    "siamrpn": (AnchorTask, losses.SIAMRPN_WEIGHTS),
+    "siamrpnpp": (AnchorTask, losses.SIAMRPN_WEIGHTS),
+    "siamrpnpp_acm": (AnchorTask, losses.SIAMRPN_WEIGHTS),
+    "siamban": (PointTask, losses.SIAMBAN_WEIGHTS),
+    "siamban_acm": (PointTask, losses.SIAMBAN_WEIGHTS),
+}
+
+
+def make_task(config: ml_collections.ConfigDict) -> SiameseTask:
+    """The task of `config.model.name` (a key of TASKS and `siamese.MODELS`), model built with
+    `config.model.kwargs`, settings from `config.task` (missing fields: `default_config()`)."""
+    name = config.model.name
+    if name not in TASKS:
+        raise KeyError(f"no task for model {name!r}; expected one of {sorted(TASKS)}")
+    family, weights = TASKS[name]
+    cfg = {**default_config().to_dict(), **config.get("task", ml_collections.ConfigDict()).to_dict()}
+    unknown = sorted(set(cfg) - set(default_config()))
+    if unknown:
+        raise KeyError(f"config.task: unknown fields {unknown}; valid: {sorted(default_config())}")
+    weights = losses.LossWeights(cls=weights.cls if cfg["cls_weight"] is None else cfg["cls_weight"],
+                                 loc=weights.loc if cfg["loc_weight"] is None else cfg["loc_weight"])
+    options = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in cfg["targets"].items()}
+    model = siamese.build(name, **config.model.get("kwargs", ml_collections.ConfigDict()).to_dict())
+    return family(model, cfg["normalize"], options, weights, cfg["neg_weight"])

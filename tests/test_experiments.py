@@ -1,0 +1,79 @@
+"""Experiment configs: every file has get_config and a describing docstring; every Siamese training config builds
+its task, pairs, optimizer and (traced) model; `siamfc_synthetic` trains 2 steps through `run.run` on a tiny
+synthetic TFDS dataset (checkpoints, metrics, eval, loss_curve.png, train_summary.json, resume). The anchor and
+point families run the trainer's sharded step in test_train_tasks (a full `run.run` of them costs ~35 s of compile).
+"""
+
+import importlib
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import experiments
+from jaxtrack.train import optim, run, tasks
+
+
+def config(name):
+    return importlib.import_module(f"experiments.{name}").get_config()
+
+
+SIAMESE = [n for n in experiments.names() if config(n).get("model", {}).get("name") in tasks.TASKS]
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_every_experiment_has_config_and_docstring(name):
+    module = importlib.import_module(f"experiments.{name}")
+    assert callable(getattr(module, "get_config", None)), f"experiments/{name}.py has no get_config()"
+    assert experiments.describe(name), f"experiments/{name}.py has no docstring"
+    assert config(name).to_dict()
+
+
+def test_every_model_has_full_and_synthetic_experiments():
+    assert {n.removesuffix("_synthetic") for n in SIAMESE} == set(tasks.TASKS)
+    assert set(SIAMESE) == set(tasks.TASKS) | {f"{n}_synthetic" for n in tasks.TASKS}
+
+
+@pytest.mark.parametrize("name", SIAMESE)
+def test_siamese_config_builds(name):
+    c = config(name)
+    assert c.mode == "train"
+    task = tasks.make_task(c)
+    pairs = run.pair_config(c.data.pairs)
+    opt = optim.make_optimizer(c.optim, num_epochs=c.num_epochs, steps_per_epoch=c.steps_per_epoch)
+    b = 2
+    batch = {"template": np.zeros((b, pairs.template_size, pairs.template_size, 3), np.uint8),
+             "search": np.zeros((b, pairs.search_size, pairs.search_size, 3), np.uint8),
+             "template_box": np.full((b, 4), 32, np.float32), "search_box": np.full((b, 4), 100, np.float32),
+             "negative": np.zeros(b, bool)}
+    variables = jax.eval_shape(task.init, jax.random.key(0), batch)
+    assert set(variables["params"]) >= {"backbone", "head"}
+    assert jax.eval_shape(opt.tx.init, variables["params"]) is not None
+    if name.endswith("_synthetic"):
+        assert c.num_epochs * c.steps_per_epoch <= 400 and c.data.batch_size <= 16
+        assert c.model.kwargs.get("backbone", "alexnet") != "resnet50"
+
+
+TINY_DATA = {"num_train": 3, "num_val": 2, "num_test": 1, "n_frames": 8, "n_shots": 1, "height": 64, "width": 64,
+             "image_format": "jpeg"}
+
+
+@pytest.mark.parametrize("name, evaluate", [("siamfc_synthetic", True)])  # the other families: test_train_tasks
+def test_synthetic_trains_two_steps(tmp_path, name, evaluate):
+    c = config(name)
+    c.data.options = TINY_DATA
+    c.data.batch_size, c.data.num_threads, c.data.eval_batches = 2, 1, int(evaluate)
+    c.num_epochs, c.steps_per_epoch, c.log_every, c.checkpoint_every, c.eval_every = 1, 2, 1, 2, 2
+    c.tensorboard = False
+    workdir = tmp_path / "runs" / name
+    summary = run.run(c, str(workdir))
+    assert (tmp_path / "runs" / "tfds").is_dir()  # dataset under <workdir>/../tfds
+    assert (workdir / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((workdir / "train_summary.json").read_text()) == summary
+    assert summary["last_step"] == 2 and np.isfinite(summary["last_loss"]) and summary["pairs_per_sec"] > 0
+    assert ("eval_loss" in summary) == evaluate
+    metrics = run.read_metrics(workdir / "metrics.jsonl")
+    assert list(metrics["train/loss"][0]) == [1, 2]
+    if evaluate:  # a rerun resumes from the step-2 checkpoint: nothing left to train
+        assert run.run(c, str(workdir))["last_step"] == 2
