@@ -130,21 +130,23 @@ def grads(x, z, g, *, blocks: BlockSizes, interpret: bool):
     return dx, dz
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _dw_xcorr(x, z, blocks: BlockSizes, interpret: bool):
-    return correlate(x, z, reduce=False, out_dtype=jnp.result_type(x, z), blocks=blocks, interpret=interpret)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def correlate_vjp(x, z, reduce: bool, blocks: BlockSizes, interpret: bool):
+    """`correlate` with its Pallas backward (`grads`); `reduce=True` sums over channels (XCorr)."""
+    return correlate(x, z, reduce=reduce, out_dtype=jnp.result_type(x, z), blocks=blocks, interpret=interpret)
 
 
-def _dw_xcorr_fwd(x, z, blocks, interpret):
-    return _dw_xcorr(x, z, blocks, interpret), (x, z)
+def _correlate_fwd(x, z, reduce, blocks, interpret):
+    return correlate_vjp(x, z, reduce, blocks, interpret), (x, z)
 
 
-def _dw_xcorr_bwd(blocks, interpret, res, g):
+def _correlate_bwd(reduce, blocks, interpret, res, g):
+    del reduce  # `grads` broadcasts a 1-channel cotangent over the channels
     x, z = res
     return grads(x, z, g, blocks=blocks, interpret=interpret)
 
 
-_dw_xcorr.defvjp(_dw_xcorr_fwd, _dw_xcorr_bwd)
+correlate_vjp.defvjp(_correlate_fwd, _correlate_bwd)
 
 
 @functools.partial(jax.jit, static_argnames=("blocks", "interpret"))
@@ -154,7 +156,7 @@ def dw_xcorr(x, z, *, blocks: BlockSizes | None = None, interpret: bool | None =
     check_pair("pallas dw_xcorr", x, z)
     blocks = blocks or BlockSizes.get_default()
     check_blocks("pallas dw_xcorr", blocks, block_c=blocks.block_c)
-    return _dw_xcorr(x, z, blocks, resolve_interpret(interpret))
+    return correlate_vjp(x, z, False, blocks, resolve_interpret(interpret))
 
 
 def dw_xcorr_reference(x, z):

@@ -22,24 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxtrack.ops.checks import acc_dtype, check_pair
-from kernels.dw_xcorr import BlockSizes, check_blocks, correlate, dw_xcorr_reference, grads, resolve_interpret
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _xcorr(x, z, blocks: BlockSizes, interpret: bool):
-    return correlate(x, z, reduce=True, out_dtype=jnp.result_type(x, z), blocks=blocks, interpret=interpret)
-
-
-def _xcorr_fwd(x, z, blocks, interpret):
-    return _xcorr(x, z, blocks, interpret), (x, z)
-
-
-def _xcorr_bwd(blocks, interpret, res, g):
-    x, z = res
-    return grads(x, z, g, blocks=blocks, interpret=interpret)
-
-
-_xcorr.defvjp(_xcorr_fwd, _xcorr_bwd)
+from kernels.dw_xcorr import BlockSizes, check_blocks, correlate_vjp, dw_xcorr_reference, resolve_interpret
 
 
 @functools.partial(jax.jit, static_argnames=("blocks", "interpret"))
@@ -49,7 +32,7 @@ def xcorr(x, z, *, blocks: BlockSizes | None = None, interpret: bool | None = No
     check_pair("pallas xcorr", x, z)
     blocks = blocks or BlockSizes.get_default()
     check_blocks("pallas xcorr", blocks, block_c=blocks.block_c)
-    return _xcorr(x, z, blocks, resolve_interpret(interpret))
+    return correlate_vjp(x, z, True, blocks, resolve_interpret(interpret))
 
 
 def xcorr_reference(x, z):
