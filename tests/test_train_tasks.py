@@ -10,6 +10,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxtrack.models import preprocess
 from jaxtrack.train import optim, sharding, tasks, trainer
 from jaxtrack.train.state import TrainState
 
@@ -130,12 +131,12 @@ def test_acm_reads_the_template_box():
 
 def test_normalize():
     img = np.full((1, 2, 2, 3), 255, np.uint8)
-    np.testing.assert_allclose(tasks.normalize(img, "unit"), 1.0)
-    np.testing.assert_allclose(tasks.normalize(img, "none"), 255.0)
-    want = (1 - np.asarray(tasks.IMAGENET_MEAN)) / np.asarray(tasks.IMAGENET_STD)
-    np.testing.assert_allclose(tasks.normalize(img, "imagenet")[0, 0, 0], want, rtol=1e-5)
+    np.testing.assert_allclose(preprocess.normalize(img, "unit"), 1.0)
+    np.testing.assert_allclose(preprocess.normalize(img, "none"), 255.0)
+    want = (1 - np.asarray([0.485, 0.456, 0.406])) / np.asarray([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(preprocess.normalize(img, "imagenet")[0, 0, 0], want, rtol=1e-5)
     with pytest.raises(ValueError, match="must be one of"):
-        tasks.normalize(img, "bgr")
+        preprocess.normalize(img, "bgr")
 
 
 def test_weights_and_errors():

@@ -6,7 +6,8 @@ Config fields (ml_collections ConfigDict or dict; defaults in brackets):
   max_videos [0 = all]: cap for folder datasets;
   baselines [("csrt", "kcf", "static")]: `track.baselines` names;
   models [()]: entries {"name": a models.siamese name, "workdir": a training workdir, "step": -1 (latest),
-    "kwargs": build kwargs, "label": table name (default name)};
+    "kwargs": build kwargs and "normalize": input normalisation (both default to the workdir's config.json),
+    "label": table name (default name)};
   vot [False]: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots [True].
 Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`),
 `summary.md` (table overall and per attribute), `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
@@ -81,13 +82,23 @@ def load_variables(workdir: epath.PathLike, step: int = -1) -> dict:
     return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
 
 
+def training_config(workdir: epath.PathLike) -> dict:
+    """The `config.json` that `launch.py` wrote into a training workdir ({} if there is none)."""
+    path = epath.Path(workdir) / "config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def make_trackers(config) -> dict[str, Callable[[], object]]:
-    """Table name -> factory of a fresh tracker (jaxtrack models first, then baselines)."""
+    """Table name -> factory of a fresh tracker (jaxtrack models first, then baselines). A model entry's build
+    kwargs and input normalisation default to those in its training workdir's config.json."""
     out = {}
     for entry in _get(config, "models", ()):
-        name, kwargs = entry["name"], dict(entry.get("kwargs") or {})
+        name, trained = entry["name"], training_config(entry["workdir"])
+        kwargs = dict(entry.get("kwargs") or trained.get("model", {}).get("kwargs", {}))
+        norm = entry.get("normalize") or trained.get("task", {}).get("normalize", "none")
         variables = load_variables(entry["workdir"], int(entry.get("step", -1)))
-        tracker = siamese_track.Tracker(name, variables, **kwargs)  # one compile, re-initialised per video
+        track_config = dataclasses.replace(siamese_track.DEFAULTS[name], normalize=norm)
+        tracker = siamese_track.Tracker(name, variables, track_config, **kwargs)  # compiled once, re-initialised
         out[entry.get("label") or name] = lambda t=tracker: t
     for name in _get(config, "baselines", ("csrt", "kcf", "static")):
         out[name] = functools.partial(baselines.make, name)

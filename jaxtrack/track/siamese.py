@@ -23,6 +23,7 @@ import numpy as np
 
 from jaxtrack import boxes
 from jaxtrack.models import siamese as models
+from jaxtrack.models.preprocess import normalize
 from jaxtrack.track import crop as crop_lib
 from jaxtrack.train import targets
 from jaxtrack.train.losses import anchor_major
@@ -32,6 +33,7 @@ from jaxtrack.train.losses import anchor_major
 class SiamFCConfig:
     """siamfc-pytorch `TrackerSiamFC.parse_args` defaults."""
 
+    normalize: str = "none"  # input normalisation (models.preprocess): the one the model was trained with
     exemplar_size: int = 127
     instance_size: int = 255
     context: float = 0.5
@@ -53,6 +55,7 @@ class SiamFCConfig:
 class RPNConfig:
     """pysot `TRACK.*` / `ANCHOR.*`; defaults of `experiments/siamrpn_r50_l234_dwxcorr/config.yaml`."""
 
+    normalize: str = "none"  # input normalisation (models.preprocess): the one the model was trained with
     exemplar_size: int = 127
     instance_size: int = 255
     context: float = 0.5
@@ -68,6 +71,7 @@ class RPNConfig:
 class BANConfig:
     """hqucv/siamban `TRACK.*`; defaults of `experiments/siamban_r50_l234/config.yaml`."""
 
+    normalize: str = "none"  # input normalisation (models.preprocess): the one the model was trained with
     exemplar_size: int = 127
     instance_size: int = 255
     context: float = 0.5
@@ -105,7 +109,7 @@ def init_state(model, config, variables, frame, box, image_hw=None) -> dict:
     s_z = jnp.round(boxes.context_size(box[2], box[3], config.context))
     z = crop_lib.crop(frame, center, s_z, config.exemplar_size, avg, image_hw)
     box_wh = (box[2:] * config.exemplar_size / s_z)[None]
-    template = model.apply(variables, z[None], box_wh, method="template")
+    template = model.apply(variables, normalize(z[None], config.normalize), box_wh, method="template")
     return {"center": center, "size": box[2:], "avg": avg, "image_hw": image_hw, "template": template}
 
 
@@ -157,7 +161,7 @@ def siamfc_step(model, config: SiamFCConfig, variables, state, frame):
     factors = jnp.asarray(config.scale_factors)
     x = crop_lib.crops(frame, state["center"], x_sz * factors, config.instance_size, state["avg"], state["image_hw"])
     template = jax.tree.map(lambda a: jnp.repeat(a, config.scale_num, 0), state["template"])
-    responses = model.apply(variables, x, template, method="track")["cls"][..., 0]
+    responses = model.apply(variables, normalize(x, config.normalize), template, method="track")["cls"][..., 0]
     disp, scale_id, peak = siamfc_select(config, responses, x_sz)
     center = state["center"] + disp
     size = size * (1 - config.scale_lr + config.scale_lr * factors[scale_id])
@@ -228,7 +232,7 @@ def pysot_step(decode, model, config, variables, state, frame):
     scale_z = config.exemplar_size / s_z
     s_x = s_z * config.instance_size / config.exemplar_size
     x = crop_lib.crop(frame, state["center"], s_x, config.instance_size, state["avg"], state["image_hw"])
-    out = model.apply(variables, x[None], state["template"], method="track")
+    out = model.apply(variables, normalize(x[None], config.normalize), state["template"], method="track")
     score, pred = decode(config, out, config.instance_size)
     offset, size, best_score = pysot_select(config, score, pred, size, scale_z)
     center = jnp.clip(state["center"] + offset, 0.0, hw[::-1])  # pysot `_bbox_clip`

@@ -25,20 +25,11 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from jaxtrack.models import siamese
+from jaxtrack.models.preprocess import normalize
 from jaxtrack.train import losses, targets
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-# name -> (mean, std) in 0..255 units: x_float = (x_uint8 - mean) / std, per RGB channel.
-NORMALIZERS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "imagenet": (tuple(255 * m for m in IMAGENET_MEAN), tuple(255 * s for s in IMAGENET_STD)),
-    "unit": ((0.0, 0.0, 0.0), (255.0, 255.0, 255.0)),
-    "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-}
 EVAL_KEY_SEED = 0  # eval targets sample with a fixed key: eval losses are comparable across steps
 
 
@@ -47,16 +38,6 @@ def default_config() -> ml_collections.ConfigDict:
     (`targets` holds AnchorConfig / PointConfig fields, or siamfc_labels' r_pos / r_neg / total_stride)."""
     return ml_collections.ConfigDict({"normalize": "imagenet", "cls_weight": None, "loc_weight": None,
                                       "neg_weight": 1.0, "targets": {}}, type_safe=False)
-
-
-def normalize(images: jax.Array, name: str) -> jax.Array:
-    """[..., 3] uint8 (or float 0..255) -> float32 normalised by NORMALIZERS[name]."""
-    if name not in NORMALIZERS:
-        raise ValueError(f"task.normalize must be one of {sorted(NORMALIZERS)}, got {name!r}")
-    if images.shape[-1] != 3:
-        raise ValueError(f"images must be [..., 3] RGB, got {images.shape}")
-    mean, std = (np.asarray(v, np.float32) for v in NORMALIZERS[name])
-    return (images.astype(jnp.float32) - mean) / std
 
 
 @dataclasses.dataclass(frozen=True)
