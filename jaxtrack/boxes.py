@@ -55,13 +55,6 @@ def iou(a, b):
     return xp.where(union > 0, inter / xp.where(union > 0, union, 1), 0.0)
 
 
-def center_distance(a, b):
-    """Euclidean distance between the centres of `xywh` boxes `[..., 4]`."""
-    xp = _xp(a) if _xp(a) is not np else _xp(b)
-    d = xywh_to_cxcywh(a)[..., :2] - xywh_to_cxcywh(b)[..., :2]
-    return xp.sqrt((d**2).sum(-1))
-
-
 def context_size(w, h, context: float = 0.5):
     """pysot / SiamFC template side: `s_z = sqrt((w + p)(h + p))`, `p = context * (w + h)`."""
     xp = _xp(w)

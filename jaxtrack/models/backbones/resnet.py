@@ -31,7 +31,7 @@ class BasicBlock(nn.Module):
     def __call__(self, x, use_running_average: bool = True):
         conv = lambda f, k, s, name: nn.Conv(f, (k, k), (s, s), padding=[(k // 2, k // 2)] * 2, use_bias=False,
                                              dtype=self.dtype, name=name)
-        norm = lambda name: nn.BatchNorm(use_running_average=use_running_average, momentum=0.9, epsilon=1e-5,
+        norm = lambda name: nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS,
                                          dtype=self.dtype, name=name)
         y = nn.relu(norm("bn1")(conv(self.filters, 3, self.strides, "conv1")(x)))
         y = norm("bn2")(conv(self.filters, 3, 1, "conv2")(y))
@@ -69,7 +69,7 @@ class ResNet(nn.Module):
             raise ValueError(f"x must be [B, H, W, 3], got {x.shape}")
         x = nn.Conv(self.stem_width, (7, 7), (2, 2), padding=[(3, 3), (3, 3)], use_bias=False, dtype=self.dtype,
                     name="conv1")(x.astype(self.dtype))
-        x = nn.relu(nn.BatchNorm(use_running_average=use_running_average, momentum=0.9, epsilon=1e-5,
+        x = nn.relu(nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS,
                                  dtype=self.dtype, name="bn1")(x))
         out = {"stem": nn.max_pool(x, (3, 3), (2, 2), padding=[(1, 1), (1, 1)])}
         x = out["stem"]
