@@ -1,10 +1,13 @@
 """jaxtrack launcher: one entry point for every experiment and mode.
 
     python launch.py --list_experiments
-    python launch.py --experiment=synthetic_data --workdir=runs/synthetic_data [--config.data.batch_size=64]
-    python launch.py --config=path/to/config.py --workdir=DIR [--mode=MODE]
+    python launch.py --experiment=quickstart --workdir=runs/quickstart
+    python launch.py --experiment=siamban_acm_synthetic --workdir=runs/acm [--mode=train|track|export]
+    python launch.py --config=path/to/config.py --workdir=DIR [--mode=MODE] [--config.data.batch_size=64]
 
-`--experiment=NAME` loads `experiments/NAME.py`; `--config.<key>=<value>` overrides any config entry.
+`--experiment=NAME` loads `experiments/NAME.py`; `--config.<key>=<value>` overrides any config entry. A rerun in
+the same workdir resumes from its latest checkpoint (`--noresume` moves the old workdir aside first). Multi-host:
+`--distributed` (coordinator / process count / id from the flags, or detected on TPU pods and SLURM).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 
 import jax
 from absl import app, flags, logging
@@ -20,6 +24,7 @@ from ml_collections import config_flags
 
 import experiments
 from jaxtrack.data import prepare
+from jaxtrack.train import sharding
 
 # mode -> "module:function" with signature run(config, workdir); imported only when used.
 MODES = {
@@ -27,7 +32,13 @@ MODES = {
     "train": "jaxtrack.train.run:run",
     "eval": "jaxtrack.eval.run:run",
     "summarize": "jaxtrack.eval.summ_run:run",
+    "track": "jaxtrack.track.run:run",
+    "export": "jaxtrack.track.export:run",
+    "bench": "kernels.bench:run",
+    "quickstart": "jaxtrack.quickstart:run",
 }
+# What a user can fix (bad paths, names, values): reported as one line unless --traceback.
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, KeyError, ValueError, AssertionError)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment name (experiments/<name>.py); see --list_experiments.")
@@ -35,6 +46,15 @@ config_flags.DEFINE_config_file("config", None, "Config file (python, get_config
 flags.DEFINE_string("workdir", None, "Output directory (config.json, results, checkpoints).")
 flags.DEFINE_enum("mode", None, list(MODES), "What to run (default: the config's `mode`).")
 flags.DEFINE_bool("list_experiments", False, "List the experiments with one-line descriptions and exit.")
+flags.DEFINE_bool("resume", True, "Resume from the workdir's latest checkpoint; --noresume moves an existing "
+                  "workdir to <workdir>.old-<time> and starts afresh.")
+flags.DEFINE_enum("platform", None, ["cpu", "gpu", "cuda", "rocm", "tpu"], "JAX platform (default: JAX's choice).")
+flags.DEFINE_bool("distributed", False, "Multi-host: call jax.distributed.initialize before anything else.")
+flags.DEFINE_string("coordinator_address", None, "Multi-host coordinator host:port (None: auto-detect).")
+flags.DEFINE_integer("num_processes", None, "Multi-host process count (None: auto-detect).")
+flags.DEFINE_integer("process_id", None, "This process's id in [0, num_processes) (None: auto-detect).")
+flags.DEFINE_bool("traceback", False, "Show the full traceback of an error instead of one line.")
+PARSED = []  # set once flags parsed: an exception before that is a bad command line
 
 
 def expand_experiment(argv: list[str]) -> list[str]:
@@ -48,7 +68,31 @@ def expand_experiment(argv: list[str]) -> list[str]:
         sys.exit(f"error: {e}")
 
 
+def setup_jax() -> None:
+    """--platform and --distributed, before any other JAX call."""
+    if FLAGS.platform:
+        jax.config.update("jax_platforms", FLAGS.platform)
+    if FLAGS.distributed:
+        sharding.initialize_distributed({"distributed": True, "coordinator_address": FLAGS.coordinator_address,
+                                         "num_processes": FLAGS.num_processes, "process_id": FLAGS.process_id})
+
+
+def prepare_workdir(workdir: epath.Path, config) -> None:
+    """--noresume: moves a non-empty `workdir` aside; then creates it and writes config.json (atomically)."""
+    try:
+        if not FLAGS.resume and workdir.exists() and any(workdir.iterdir()) and jax.process_index() == 0:
+            old = workdir.parent / f"{workdir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+            workdir.rename(old)
+            print(f"--noresume: moved the previous {workdir} to {old}")
+        workdir.mkdir(parents=True, exist_ok=True)
+        if jax.process_index() == 0:
+            prepare.write_atomic(workdir / "config.json", config.to_json_best_effort(indent=1).encode())
+    except OSError as e:
+        sys.exit(f"error: workdir {workdir} is not writable ({e.strerror}); choose another --workdir")
+
+
 def main(argv) -> None:
+    PARSED.append(True)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if FLAGS.list_experiments:
@@ -61,18 +105,29 @@ def main(argv) -> None:
     mode = FLAGS.mode or config.get("mode")
     if mode not in MODES:
         raise app.UsageError(f"mode {mode!r} is not one of {list(MODES)}")
+    setup_jax()
     workdir = epath.Path(FLAGS.workdir)
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        prepare.write_atomic(workdir / "config.json", config.to_json_best_effort(indent=1).encode())
-    except OSError as e:
-        sys.exit(f"error: workdir {workdir} is not writable ({e.strerror}); choose another --workdir")
+    prepare_workdir(workdir, config)
     logging.info("config:\n%s", config)
-    print(f"mode={mode} devices={jax.devices()} workdir={workdir}")
+    mesh = sharding.make_mesh()
     print(json.dumps(json.loads(config.to_json_best_effort()), indent=1))
+    print(f"mode={mode} workdir={workdir}\nprocess {jax.process_index()} of {jax.process_count()}; "
+          f"{jax.local_device_count()} local / {jax.device_count()} devices: {jax.devices()}\n"
+          f"mesh: {dict(mesh.shape)} (batch split over 'data', parameters replicated)", flush=True)
     module, function = MODES[mode].split(":")
-    getattr(importlib.import_module(module), function)(config, str(workdir))
+    try:
+        getattr(importlib.import_module(module), function)(config, str(workdir))
+    except USER_ERRORS as e:
+        if FLAGS.traceback:
+            raise
+        message = " ".join(str(e).split())
+        sys.exit(f"error: {type(e).__name__}: {message} (--traceback shows where)")
 
 
 if __name__ == "__main__":
-    app.run(main, argv=expand_experiment(sys.argv))
+    try:
+        app.run(main, argv=expand_experiment(sys.argv))
+    except AttributeError as e:  # ml_collections: a --config.<key> override of a key the config does not have
+        if PARSED:
+            raise
+        sys.exit(f"error: unknown config key {e} in a --config.* override; the experiment's file lists its keys")

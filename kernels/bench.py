@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
 import time
+import types
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+from etils import epath
 
 from jaxtrack import ops
+from jaxtrack.data.prepare import write_atomic
 from jaxtrack.ops import registry
 from kernels import roofline, torch_peer
 
@@ -111,17 +115,29 @@ def time_ms(fn, args, runs: int, budget_s: float) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
-def cases():
-    for shape in FLAGS.shapes:
+OPTIONS = ("shapes", "ops", "impls", "batches", "dtypes", "runs", "budget_s", "skip_over_ms", "vs_torch",
+           "torch_threads", "out_json", "out_md", "write_auto_table")  # the flags above = `--mode=bench` config
+
+
+def default_options() -> dict:
+    """The flags' defaults as a dict (the `bench` section of `--mode=bench` configs)."""
+    return {name: FLAGS[name].default for name in OPTIONS}
+
+
+def cases(o):
+    unknown = sorted(set(o.shapes) - set(SHAPES))
+    if unknown:
+        raise ValueError(f"shapes {unknown} are not presets; expected some of {list(SHAPES)}")
+    for shape in o.shapes:
         op_names, hz, hx, c, k = SHAPES[shape]
-        for op in (o for o in op_names if o in FLAGS.ops):
-            for dtype in FLAGS.dtypes:
-                for b in map(int, FLAGS.batches):
+        for op in (op for op in op_names if op in o.ops):
+            for dtype in o.dtypes:
+                for b in map(int, o.batches):
                     yield Case(op, shape, b, hz, hx, c, k, dtype)
 
 
-def run_case(case, peak, peers, too_slow, rng):
-    """Times every impl of one case; returns result rows."""
+def run_case(o, case, peak, peers, too_slow, rng):
+    """Times every impl of one case under options `o`; returns result rows."""
     host = case.arrays(rng)
     args = tuple(jnp.asarray(a, case.dtype) for a in host)
     rows = []
@@ -130,12 +146,12 @@ def run_case(case, peak, peers, too_slow, rng):
         fn, to_torch = peers[case.op]
         targs = to_torch(*host)
         with peers["_torch"].no_grad():
-            torch_ms = time_ms(lambda *a: fn(*a), targs, FLAGS.runs, FLAGS.budget_s)[0]
-    for impl in FLAGS.impls or default_impls(case.op):
+            torch_ms = time_ms(lambda *a: fn(*a), targs, o.runs, o.budget_s)[0]
+    for impl in o.impls or default_impls(case.op):
         if (case.op, case.shape, case.dtype, impl) in too_slow:
             continue
-        med, best = time_ms(jax.jit(call(case.op, impl)), args, FLAGS.runs, FLAGS.budget_s)
-        if med > FLAGS.skip_over_ms:
+        med, best = time_ms(jax.jit(call(case.op, impl)), args, o.runs, o.budget_s)
+        if med > o.skip_over_ms:
             too_slow.add((case.op, case.shape, case.dtype, impl))
         flops, nbytes = case.flops(), case.bytes(host)
         bound_s = max(flops / (peak.gflops[case.dtype] * 1e9), nbytes / (peak.gbps * 1e9))
@@ -179,35 +195,49 @@ def write_auto_table(rows, backend: str, device: str) -> None:
     registry.TABLE_PATH.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
 
 
-def main(argv):
-    del argv
+def bench(o) -> list[dict]:
+    """Runs the grid of options `o` (attributes named as the flags); prints rows as they come, writes the
+    requested outputs; returns the rows."""
     peak = roofline.device_peak()
-    peers = torch_peer.torch_ops() if FLAGS.vs_torch else None
-    if FLAGS.vs_torch and peers is None:
+    peers = torch_peer.torch_ops() if o.vs_torch else None
+    if o.vs_torch and peers is None:
         raise app.UsageError("--vs_torch needs PyTorch: pip install torch==2.13.0")
     if peers:
-        import os
-
-        peers["_torch"].set_num_threads(FLAGS.torch_threads or os.cpu_count())
+        peers["_torch"].set_num_threads(o.torch_threads or os.cpu_count())
     print(f"# {peak.device} ({jax.default_backend()}), jax {jax.__version__}, {time.strftime('%Y-%m-%d')}; "
           f"peak {peak.gflops} GFLOP/s, {peak.gbps:.0f} GB/s ({peak.source})", flush=True)
     rows, too_slow, rng = [], set(), np.random.default_rng(0)
-    for case in cases():
-        new = run_case(case, peak, peers, too_slow, rng)
+    for case in cases(o):
+        new = run_case(o, case, peak, peers, too_slow, rng)
         rows += new
         for r in new:
             print(markdown([r]).splitlines()[-1], flush=True)
-    table = markdown(rows)
-    if FLAGS.out_md:
-        with open(FLAGS.out_md, "w") as f:
-            f.write(table + "\n")
-    if FLAGS.out_json:
-        with open(FLAGS.out_json, "w") as f:
-            json.dump({"device": peak.device, "backend": jax.default_backend(), "jax": jax.__version__,
-                       "peak": dataclasses.asdict(peak), "rows": rows}, f, indent=1)
-    if FLAGS.write_auto_table:
+    if o.out_md:
+        write_atomic(epath.Path(o.out_md), (markdown(rows) + "\n").encode())
+    if o.out_json:
+        write_atomic(epath.Path(o.out_json), json.dumps(
+            {"device": peak.device, "backend": jax.default_backend(), "jax": jax.__version__,
+             "peak": dataclasses.asdict(peak), "rows": rows}, indent=1).encode())
+    if o.write_auto_table:
         write_auto_table(rows, jax.default_backend(), peak.device)
         print(f"wrote {registry.TABLE_PATH}")
+    return rows
+
+
+def run(config, workdir: str) -> list[dict]:
+    """`--mode=bench`: the grid of `config.bench` (flag names; defaults: the flags') with the markdown table and
+    JSON written to `<workdir>/bench.md`, `<workdir>/bench.json` unless the config names other files."""
+    o = default_options() | {"out_md": f"{workdir}/bench.md", "out_json": f"{workdir}/bench.json"}
+    given = dict(config.get("bench", None) or {})
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        raise KeyError(f"config.bench keys {unknown} are not options; expected some of {list(OPTIONS)}")
+    return bench(types.SimpleNamespace(**(o | given)))
+
+
+def main(argv):
+    del argv
+    bench(types.SimpleNamespace(**{name: FLAGS[name].value for name in OPTIONS}))
 
 
 if __name__ == "__main__":

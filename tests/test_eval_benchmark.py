@@ -1,6 +1,8 @@
 """Benchmark toolkit: baselines on a tiny synthetic video, result-file round trips, the VOT protocol with
 accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `eval.run` end to end."""
 
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,20 @@ def test_result_files_round_trip(tmp_path, layout, one_based):
     np.testing.assert_allclose(back.seconds, res.seconds, atol=1e-8)
     expected = {"otb": "trk/seq1.txt", "got10k": "trk/seq1/seq1_001.txt"}[layout]
     assert box_path == tmp_path / expected
+
+
+def test_got10k_submission_zip(tmp_path):
+    res = benchmark.Run(np.ones((3, 4), np.float32), np.ones(3, np.float32), np.full(3, 0.01))
+    for seq in ("GOT-10k_Test_000001", "GOT-10k_Test_000002"):
+        benchmark.write_result("got10k", tmp_path, "trk", seq, res)
+    path = benchmark.submission_zip(tmp_path, "trk")
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == [f"GOT-10k_Test_00000{i}/GOT-10k_Test_00000{i}_{k}.txt"
+                                        for i in (1, 2) for k in ("001", "time")]
+        assert z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_001.txt").decode().splitlines()[0] == \
+            "1.000,1.000,1.000,1.000"
+    with pytest.raises(FileNotFoundError, match="no result files"):
+        benchmark.submission_zip(tmp_path, "nobody")
 
 
 class Scripted:

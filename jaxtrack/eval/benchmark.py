@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import matplotlib
@@ -113,6 +114,22 @@ def read_result(layout: str, root, tracker: str, seq: str, *, one_based: bool = 
     b = np.loadtxt(box_path, delimiter=",", ndmin=2).astype(np.float32)
     b[:, :2] -= float(one_based)
     return Run(b, np.full(len(b), np.nan, np.float32), np.loadtxt(time_path, delimiter=",", ndmin=1))
+
+
+def submission_zip(root: epath.PathLike, tracker: str) -> epath.Path:
+    """Zips `<root>/<tracker>/` (a "got10k" layout) into `<root>/<tracker>.zip` with the sequence folders at the
+    archive's top level, as got10k-toolkit's `ExperimentGOT10k.report` does for the test-server submission."""
+    src = epath.Path(root) / tracker
+    files = sorted(p for p in src.glob("*/*") if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"{src}: no result files to zip")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in files:
+            z.writestr(f"{path.parent.name}/{path.name}", path.read_bytes())
+    out = epath.Path(root) / f"{tracker}.zip"
+    write_atomic(out, buf.getvalue())
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------ scoring

@@ -17,12 +17,13 @@ DATA = "data"
 
 
 def initialize_distributed(config: ml_collections.ConfigDict) -> bool:
-    """`jax.distributed.initialize` when `config.distributed` is true; returns whether it ran.
+    """`jax.distributed.initialize` when `config.distributed` is true and it has not run yet (launch.py's
+    `--distributed` runs it first); returns whether it ran here.
 
     Optional `config.coordinator_address`, `config.num_processes`, `config.process_id` are passed on
     (None lets JAX detect them on TPU pods, SLURM and the like). Call before any other JAX call.
     """
-    if not config.get("distributed", False):
+    if not config.get("distributed", False) or jax.distributed.is_initialized():
         return False
     jax.distributed.initialize(coordinator_address=config.get("coordinator_address"),
                                num_processes=config.get("num_processes"), process_id=config.get("process_id"))

@@ -1,0 +1,148 @@
+"""Trackers as serialized StableHLO (`jax.export`): run a trained tracker with nothing but `jax` and `numpy`.
+
+`export_tracker(tracker, out_dir)` writes, with the weights baked in as constants:
+    init.jaxexport   (frame [H, W, 3] uint8, box [4] float32 xywh 0-based) -> state
+    step.jaxexport   (state, frame [H, W, 3] uint8) -> (state, box [4] float32 xywh, score [] float32)
+    manifest.json    model name, build kwargs, tracking hyper-parameters, platforms, jax version, signatures
+H and W are symbolic: one artifact serves every frame size. Reloading needs no jaxtrack code:
+
+    import jax, numpy as np
+    init, step = (jax.export.deserialize(open(f"{d}/{n}.jaxexport", "rb").read()) for n in ("init", "step"))
+    state = init.call(frame, np.float32([x, y, w, h]))
+    state, box, score = step.call(state, next_frame)
+
+`ExportedTracker(out_dir)` wraps that behind the benchmark `init` / `track` interface, and
+`python -m jaxtrack.track.export DIR --frames='video/*.jpg' --box=x,y,w,h --out=boxes.txt` tracks a folder of
+frames with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import glob
+import json
+import sys
+
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+from etils import epath
+
+from jaxtrack.data.prepare import write_atomic
+from jaxtrack.track import siamese
+from jaxtrack.track.trained import load_tracker
+
+FILES = {"init": "init.jaxexport", "step": "step.jaxexport"}
+PLATFORMS = ("cpu", "cuda", "tpu")
+
+
+def export_tracker(tracker: siamese.Tracker, out_dir: epath.PathLike, *, platforms=PLATFORMS,
+                   model_kwargs: dict | None = None) -> dict:
+    """Serializes `tracker`'s init and per-frame step (weights included) into `out_dir` for `platforms`;
+    returns the manifest. Files are written atomically."""
+    out_dir = epath.Path(out_dir)
+    h, w = jax.export.symbolic_shape("h, w")
+    frame = jax.ShapeDtypeStruct((h, w, 3), jnp.uint8)
+    box = jax.ShapeDtypeStruct((4,), jnp.float32)
+    init = functools.partial(siamese.init_state, tracker.model, tracker.config, tracker.variables)
+    step = functools.partial(siamese.step, tracker.model, tracker.config, tracker.variables)
+    exp_init = jax.export.export(jax.jit(init), platforms=tuple(platforms))(frame, box)
+    state = jax.tree_util.tree_unflatten(exp_init.out_tree, exp_init.out_avals)
+    exp_step = jax.export.export(jax.jit(step), platforms=tuple(platforms))(state, frame)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, exp in (("init", exp_init), ("step", exp_step)):
+        write_atomic(out_dir / FILES[name], bytes(exp.serialize()))
+    manifest = {
+        "model": tracker.name, "model_kwargs": model_kwargs or {}, "tracking": dataclasses.asdict(tracker.config),
+        "platforms": list(exp_step.platforms), "jax": jax.__version__,
+        "init": "(frame [H, W, 3] uint8, box [4] float32 xywh 0-based) -> state",
+        "step": "(state, frame [H, W, 3] uint8) -> (state, box [4] float32 xywh 0-based, score [] float32)",
+        "files": FILES,
+    }
+    write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1).encode())
+    return manifest
+
+
+class ExportedTracker:
+    """The `init(frame, box)` / `track(frame) -> (box [4], score)` interface over an `export_tracker` folder."""
+
+    def __init__(self, out_dir: epath.PathLike):
+        out_dir = epath.Path(out_dir)
+        missing = [f for f in FILES.values() if not (out_dir / f).exists()]
+        if missing:
+            raise FileNotFoundError(f"{out_dir}: missing {missing}; write them with launch.py --mode=export")
+        self.manifest = json.loads((out_dir / "manifest.json").read_text())
+        self.name = self.manifest["model"]
+        self._init, self._step = (jax.export.deserialize(bytearray((out_dir / FILES[k]).read_bytes()))
+                                  for k in ("init", "step"))
+        self.state = None
+
+    def init(self, frame, box) -> None:
+        self.state = self._init.call(_frame(frame), np.asarray(box, np.float32).reshape(4))
+
+    def track(self, frame) -> tuple[np.ndarray, float]:
+        if self.state is None:
+            raise RuntimeError(f"exported tracker {self.name!r}: track() called before init()")
+        self.state, box, score = self._step.call(self.state, _frame(frame))
+        return np.asarray(box), float(score)
+
+
+def run(config, workdir: str) -> dict:
+    """`--mode=export` with a training experiment's config: the latest checkpoint in `workdir` ->
+    `<workdir>/export/` (`config.export_platforms` if set, else cpu, cuda and tpu). Returns the manifest."""
+    trained = json.loads(config.to_json_best_effort()) if hasattr(config, "to_json_best_effort") else dict(config)
+    tracker = load_tracker(workdir, trained=trained)
+    platforms = tuple(trained.get("export_platforms") or PLATFORMS)
+    out_dir = epath.Path(workdir) / "export"
+    manifest = export_tracker(tracker, out_dir, platforms=platforms, model_kwargs=trained["model"].get("kwargs", {}))
+    print(f"exported {tracker.name} ({', '.join(manifest['platforms'])}) to {out_dir}; run it with:\n"
+          f"  python -m jaxtrack.track.export {out_dir} --frames='video/*.jpg' --box=x,y,w,h")
+    return manifest
+
+
+def _frame(frame) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frame must be [H, W, 3] uint8, got {frame.shape} {frame.dtype}")
+    return frame
+
+
+def track_files(tracker, paths: list[str], box) -> np.ndarray:
+    """Tracks the image files `paths` (sorted order = frame order) from `box` [4] xywh on the first one.
+    Returns [T, 4] float32 boxes (row 0 = `box`)."""
+    out = [np.asarray(box, np.float32)]
+    for t, path in enumerate(paths):
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"{path}: not a readable image")
+        frame = image[..., ::-1].copy()
+        if t == 0:
+            tracker.init(frame, box)
+        else:
+            out.append(tracker.track(frame)[0])
+    return np.stack(out)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jaxtrack.track.export",
+                                     description="Track a folder of frames with an exported tracker.")
+    parser.add_argument("export_dir", help="folder written by launch.py --mode=export")
+    parser.add_argument("--frames", required=True, help="glob of the frame files, e.g. 'video/img/*.jpg' (sorted)")
+    parser.add_argument("--box", required=True, help="initial box x,y,w,h (0-based pixels) on the first frame")
+    parser.add_argument("--out", default="boxes.txt", help="output file, one x,y,w,h line per frame")
+    args = parser.parse_args(argv)
+    box = [float(v) for v in args.box.split(",")]
+    if len(box) != 4:
+        parser.error(f"--box needs 4 comma-separated numbers x,y,w,h, got {args.box!r}")
+    paths = sorted(glob.glob(args.frames))
+    if not paths:
+        parser.error(f"--frames={args.frames!r} matches no file")
+    np.savetxt(args.out, track_files(ExportedTracker(args.export_dir), paths, box), fmt="%.2f", delimiter=",")
+    print(f"tracked {len(paths)} frames -> {args.out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,103 @@
+"""Exported trackers (`jaxtrack.track.export`): the reloaded StableHLO tracks exactly as the jitted tracker on
+frames of several sizes (symbolic H, W), `--mode=export` from a checkpoint folder, the file CLI, bad input."""
+
+import functools
+import json
+
+import cv2
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from jaxtrack.data import synthetic
+from jaxtrack.models import siamese as models
+from jaxtrack.track import export, siamese, trained
+from tests.test_models_heads import BOX, X, Z, abstract, random_variables
+
+pytest.importorskip("flatbuffers", reason="jax.export serialization needs flatbuffers")
+
+NAME = "siamrpnpp"
+KWARGS = {"backbone": "resnet18_small_atrous", "neck_channels": 8, "backbone_args": {"stage_sizes": (1, 1, 1, 1)}}
+
+
+@functools.cache
+def variables():
+    model = models.build(NAME, **KWARGS)
+    return random_variables(jax.eval_shape(model.init, jax.random.key(0), *abstract(Z, X, BOX)))
+
+
+def tracker():
+    return siamese.Tracker(NAME, variables(), siamese.DEFAULTS[NAME], **KWARGS)
+
+
+@functools.cache
+def exported_dir(tmp_root):
+    export.export_tracker(tracker(), tmp_root / "export", platforms=("cpu",), model_kwargs=KWARGS)
+    return tmp_root / "export"
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    return exported_dir(tmp_path_factory.mktemp("exported"))
+
+
+def run_boxes(t, frames, box):
+    t.init(frames[0], box)
+    return np.stack([box] + [t.track(f)[0] for f in frames[1:]])
+
+
+@pytest.mark.parametrize("hw", [(96, 128), (121, 90)])
+def test_exported_tracker_matches_jitted_tracker(export_dir, hw):
+    cfg = synthetic.SyntheticConfig(height=hw[0], width=hw[1], n_frames=5, n_shots=1, min_shot_len=5)
+    video = synthetic.make_video(0, seed=3, config=cfg)
+    box = np.asarray(video.boxes[0], np.float32)
+    want = run_boxes(tracker(), video.frames, box)
+    got = run_boxes(export.ExportedTracker(export_dir), video.frames, box)
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+    assert np.abs(np.diff(want, axis=0)).max() > 0  # the tracker moved: the comparison is not vacuous
+
+
+def test_manifest(export_dir):
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    assert manifest["model"] == NAME and manifest["platforms"] == ["cpu"]
+    assert manifest["model_kwargs"]["neck_channels"] == 8
+    assert manifest["tracking"]["window_influence"] == siamese.DEFAULTS[NAME].window_influence
+
+
+def test_export_mode_from_checkpoint_and_cli(tmp_path):
+    v = variables()
+    with ocp.StandardCheckpointer() as ckpt:
+        ckpt.save((tmp_path / "checkpoints" / "7" / "state").absolute(),
+                  {"params": v["params"], "batch_stats": v["batch_stats"], "step": 7})
+    config = ml_collections.ConfigDict({"model": {"name": NAME, "kwargs": KWARGS}, "task": {"normalize": "none"},
+                                        "export_platforms": ("cpu",)})
+    export.run(config, str(tmp_path))
+    cfg = synthetic.SyntheticConfig(height=80, width=100, n_frames=4, n_shots=1, min_shot_len=4)
+    video = synthetic.make_video(1, seed=0, config=cfg)
+    for t, frame in enumerate(video.frames):
+        cv2.imwrite(str(tmp_path / f"{t:04d}.png"), frame[..., ::-1])
+    box = np.asarray(video.boxes[0], np.float32)
+    out = tmp_path / "boxes.txt"
+    export.main([str(tmp_path / "export"), f"--frames={tmp_path}/*.png", "--box=" + ",".join(map(str, box)),
+                 f"--out={out}"])
+    got = np.loadtxt(out, delimiter=",")
+    np.testing.assert_allclose(got, run_boxes(tracker(), video.frames, box), atol=0.01)
+
+
+def test_bad_input(tmp_path, export_dir):
+    with pytest.raises(FileNotFoundError, match=r"init\.jaxexport"):
+        export.ExportedTracker(tmp_path)
+    t = export.ExportedTracker(export_dir)
+    with pytest.raises(RuntimeError, match="before init"):
+        t.track(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        t.init(np.zeros((8, 8, 3), np.float32), [1, 1, 4, 4])
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        trained.load_variables(tmp_path)
+    with pytest.raises(KeyError, match="not fields of RPNConfig"):
+        trained.tracking_config(NAME, {}, overrides={"scale_step": 1.1})
+    with pytest.raises(SystemExit):
+        export.main([str(export_dir), "--frames=/nonexistent/*.png", "--box=1,2,3,4"])
