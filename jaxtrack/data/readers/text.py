@@ -8,10 +8,10 @@ import numpy as np
 from absl import logging
 from etils import epath
 
-_SEPARATORS = re.compile(r"[,\s]+")
+SEPARATORS = re.compile(r"[,\s]+")
 
 
-def _lines(path: epath.Path) -> list[str]:
+def text_lines(path: epath.Path) -> list[str]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found")
     lines = path.read_text().splitlines()
@@ -32,8 +32,8 @@ def read_boxes(path: epath.PathLike, *, one_based: bool) -> np.ndarray:
     """
     path = epath.Path(path)
     rows = []
-    for i, line in enumerate(_lines(path), 1):
-        parts = [p for p in _SEPARATORS.split(line.strip()) if p]
+    for i, line in enumerate(text_lines(path), 1):
+        parts = [p for p in SEPARATORS.split(line.strip()) if p]
         try:
             values = [float(p) for p in parts]
         except ValueError:
@@ -59,8 +59,8 @@ def read_labels(path: epath.PathLike, n_frames: int, *, allowed: tuple[int, int]
     (LaSOT `full_occlusion.txt`); values must lie in `allowed` (inclusive range)."""
     path = epath.Path(path)
     values = []
-    for i, line in enumerate(_lines(path), 1):
-        for part in (p for p in _SEPARATORS.split(line.strip()) if p):
+    for i, line in enumerate(text_lines(path), 1):
+        for part in (p for p in SEPARATORS.split(line.strip()) if p):
             try:
                 value = float(part)
             except ValueError:
