@@ -1,5 +1,6 @@
 """Exported trackers (`jaxtrack.track.export`): the reloaded StableHLO tracks exactly as the jitted tracker on
-frames of several sizes (symbolic H, W), `--mode=export` from a checkpoint folder, the file CLI, bad input."""
+frames of several sizes (symbolic H, W), `--mode=export` from a checkpoint folder, the file CLI, `--mode=track`,
+bad input."""
 
 import functools
 import json
@@ -11,9 +12,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
+from jaxtrack import boxes
 from jaxtrack.data import synthetic
 from jaxtrack.models import siamese as models
 from jaxtrack.track import export, siamese, trained
+from jaxtrack.track import run as track_run
 from tests.test_models_heads import BOX, X, Z, abstract, random_variables
 
 pytest.importorskip("flatbuffers", reason="jax.export serialization needs flatbuffers")
@@ -85,6 +88,39 @@ def test_export_mode_from_checkpoint_and_cli(tmp_path):
                  f"--out={out}"])
     got = np.loadtxt(out, delimiter=",")
     np.testing.assert_allclose(got, run_boxes(tracker(), video.frames, box), atol=0.01)
+
+
+def test_track_mode(tmp_path):
+    """`--mode=track` on synthetic test videos (checkpoint) and on a frame folder (exported tracker)."""
+    v = variables()
+    with ocp.StandardCheckpointer() as ckpt:
+        ckpt.save((tmp_path / "checkpoints" / "3" / "state").absolute(), {"params": v["params"],
+                                                                          "batch_stats": v["batch_stats"]})
+    config = ml_collections.ConfigDict({"model": {"name": NAME, "kwargs": KWARGS}, "task": {"normalize": "none"},
+                                        "export_platforms": ("cpu",), "track_video": {
+                                            "num_videos": 1, "synthetic": {"height": 72, "width": 88, "n_frames": 6,
+                                                                           "n_shots": 1, "min_shot_len": 6}}})
+    report = track_run.run(config, str(tmp_path))
+    (name, entry), = report.items()
+    video = synthetic.make_videos(1, seed=0, split="test", config=synthetic.SyntheticConfig(
+        height=72, width=88, n_frames=6, n_shots=1, min_shot_len=6))[0]
+    want = run_boxes(tracker(), video.frames, video.boxes[0])
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "track" / f"{name}.txt", delimiter=","), want, atol=0.01)
+    seen = np.flatnonzero(video.cover[1:] > 0) + 1
+    iou = np.mean([boxes.iou(want[t], video.boxes[t]) for t in seen])
+    assert entry["frames"] == 6 and entry["ao"] == pytest.approx(iou, abs=1e-3) and len(seen) >= 3
+    assert (tmp_path / "track" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    export.run(config, str(tmp_path))
+    for t, frame in enumerate(video.frames):
+        cv2.imwrite(str(tmp_path / f"f{t}.png"), frame[..., ::-1])
+    config.track_video = {"frames": str(tmp_path / "f*.png"), "box": ",".join(map(str, video.boxes[0])),
+                          "exported": True}
+    (name, entry), = track_run.run(config, str(tmp_path)).items()
+    assert "ao" not in entry  # no ground truth beyond frame 0
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "track" / f"{name}.txt", delimiter=","), want, atol=0.01)
+    config.track_video.box = "1,2,3"
+    with pytest.raises(ValueError, match=r"track_video\.box must be x,y,w,h"):
+        track_run.run(config, str(tmp_path))
 
 
 def test_bad_input(tmp_path, export_dir):

@@ -2,14 +2,16 @@
 
     python launch.py --experiment=siamban_acm_synthetic --workdir=runs/siamban_acm_synthetic --mode=track
     python launch.py --experiment=siamban_acm_synthetic --workdir=runs/siamban_acm_synthetic --mode=track \\
-        --config.track.frames='/data/my_video/*.jpg' --config.track.box=120,80,40,60
+        --config.track_video.frames='/data/my_video/*.jpg' --config.track_video.box=120,80,40,60
 
-The tracker is the workdir's latest checkpoint (or, with `track.exported`, the `jax.export` artifact that
-`--mode=export` wrote to `<workdir>/export`). Config section `track` (`default_config()`):
+The tracker is the workdir's latest checkpoint (or, with `track_video.exported`, the `jax.export` artifact that
+`--mode=export` wrote to `<workdir>/export`). Config section `track_video` (`default_config()`):
   frames: a glob of one video's frame files (sorted = frame order) with `box` "x,y,w,h" (0-based px) on the
-    first frame; empty: the first `num_videos` synthetic test videos (ground truth known, IoU reported).
+    first frame; empty: the first `num_videos` synthetic test videos of stream `seed` (`synthetic`: SyntheticConfig
+    overrides), whose ground truth is known.
 Writes `<workdir>/track/<video>.txt` (x,y,w,h per frame), `<video>.png` (predicted red, ground truth green)
-and `track.json` (per video: frames, FPS and, with ground truth, success AUC and mean IoU).
+and `track.json` (per video: frames, FPS and, with ground truth, OTB success AUC and GOT-10k AO: the mean IoU
+over frames 1.. where the target is visible).
 """
 
 from __future__ import annotations
@@ -29,22 +31,24 @@ from jaxtrack.track import draw, export, trained
 
 
 def default_config() -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict({"frames": "", "box": "", "num_videos": 2, "seed": 0, "exported": False})
+    return ml_collections.ConfigDict({"frames": "", "box": "", "num_videos": 2, "seed": 0, "synthetic": {},
+                                      "exported": False})
 
 
 def videos(cfg) -> list[Video]:
-    """The videos the `track` section names (see the module docstring)."""
+    """The videos the `track_video` section names (see the module docstring)."""
     if not cfg.frames:
-        return synthetic.make_videos(int(cfg.num_videos), seed=int(cfg.seed), split="test")
+        options = synthetic.SyntheticConfig(**dict(cfg.synthetic))
+        return synthetic.make_videos(int(cfg.num_videos), seed=int(cfg.seed), config=options, split="test")
     paths = tuple(sorted(glob.glob(cfg.frames)))
     if not paths:
-        raise FileNotFoundError(f"config.track.frames={cfg.frames!r} matches no file")
+        raise FileNotFoundError(f"config.track_video.frames={cfg.frames!r} matches no file")
     try:
         box = np.array([float(v) for v in str(cfg.box).strip("()[] ").split(",")], np.float32)
     except ValueError:
         box = np.zeros(0)
     if box.shape != (4,) or (box[2:] <= 0).any():
-        raise ValueError(f"config.track.box must be x,y,w,h with w, h > 0 (0-based px), got {cfg.box!r}")
+        raise ValueError(f"config.track_video.box must be x,y,w,h with w, h > 0 (0-based px), got {cfg.box!r}")
     boxes = np.full((len(paths), 4), np.nan, np.float32)
     boxes[0] = box
     return [Video(epath.Path(paths[0]).parent.name or "video", frame_paths=paths, boxes=boxes)]
@@ -53,7 +57,7 @@ def videos(cfg) -> list[Video]:
 def run(config, workdir: str) -> dict:
     """Tracks the configured videos with the workdir's tracker; returns the `track.json` dict."""
     cfg = default_config()
-    cfg.update(dict(config.get("track", None) or {}))
+    cfg.update(dict(config.get("track_video", None) or {}))
     workdir = epath.Path(workdir)
     if cfg.exported:
         tracker = export.ExportedTracker(workdir / "export")
@@ -71,7 +75,7 @@ def run(config, workdir: str) -> dict:
         entry = {"frames": len(video), "fps": (len(video) - 1) / max(float(result.seconds[1:].sum()), 1e-9)}
         if has_gt:
             score = benchmark.score_sequence(video, result)
-            entry |= {"auc": float(score.otb.success_auc), "mean_iou": float(np.mean(score.otb.ious))}
+            entry |= {"auc": float(score.otb.success_auc), "ao": float(np.mean(score.got_ious))}
         report[video.name] = entry
         print(f"{video.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                             for k, v in entry.items()))

@@ -1,8 +1,8 @@
 """A tracker from a training workdir: its latest (or a given) checkpoint and the `config.json` launch.py wrote.
 
     tracker = load_tracker("runs/siamban_acm_synthetic")      # -> siamese.Tracker
-The model name, build kwargs, input normalisation and tracking hyper-parameter overrides (`config.tracking`,
-fields of the model's `siamese.DEFAULTS` entry) come from the workdir's config.json unless given.
+The model name, build kwargs, input normalisation and tracker settings (`config.track`: fields of the model's
+`siamese.DEFAULTS` entry, e.g. the crop sizes it was trained with) come from the workdir's config.json unless given.
 """
 
 from __future__ import annotations
@@ -43,28 +43,30 @@ def load_variables(workdir: epath.PathLike, step: int = -1) -> dict:
 
 
 def tracking_config(name: str, trained: dict, normalize: str | None = None, overrides: dict | None = None):
-    """`siamese.DEFAULTS[name]` with the training config's input normalisation and `tracking` overrides."""
+    """`siamese.DEFAULTS[name]` with the training config's input normalisation and `track` settings, then
+    `overrides` (JSON lists become tuples)."""
     if name not in siamese.DEFAULTS:
         raise KeyError(f"model {name!r} has no tracker; expected one of {sorted(siamese.DEFAULTS)}")
     default = siamese.DEFAULTS[name]
     fields = {"normalize": normalize or trained.get("task", {}).get("normalize", default.normalize),
-              **dict(trained.get("tracking") or {}), **dict(overrides or {})}
+              **dict(trained.get("track") or {}), **dict(overrides or {})}
     unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(default)})
     if unknown:
-        raise KeyError(f"tracking overrides {unknown} are not fields of {type(default).__name__}")
-    return dataclasses.replace(default, **fields)
+        raise KeyError(f"tracker settings {unknown} are not fields of {type(default).__name__}; valid: "
+                       f"{[f.name for f in dataclasses.fields(default)]}")
+    return dataclasses.replace(default, **{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def load_tracker(workdir: epath.PathLike, *, step: int = -1, trained: dict | None = None, name: str | None = None,
                  kwargs: dict | None = None, normalize: str | None = None,
-                 tracking: dict | None = None) -> siamese.Tracker:
+                 track: dict | None = None) -> siamese.Tracker:
     """`siamese.Tracker` of checkpoint `step` (-1: latest) in the training `workdir`. `name`, build `kwargs`,
-    `normalize` and `tracking` overrides default to those of the training config `trained` (a config dict;
+    `normalize` and `track` settings default to those of the training config `trained` (a config dict;
     default: the workdir's config.json)."""
     trained = training_config(workdir) if trained is None else trained
     name = name or trained.get("model", {}).get("name")
     if not name:
         raise ValueError(f"{workdir}: no config.json with model.name; pass the model name")
     kwargs = dict(kwargs or trained.get("model", {}).get("kwargs", {}))
-    config = tracking_config(name, trained, normalize, tracking)
+    config = tracking_config(name, trained, normalize, track)
     return siamese.Tracker(name, load_variables(workdir, step), config, **kwargs)
