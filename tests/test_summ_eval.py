@@ -50,12 +50,43 @@ def test_kts_shots_when_the_video_has_none():
         summ_eval.video_shots(video, None)
 
 
+def test_split_shots_by_hand():
+    got = summ_eval.split_shots([[0, 9], [10, 12], [13, 29]], 4)
+    # 10 frames -> 3 sub-shots of 3, 4, 3; 3 frames stay; 17 frames -> 5 sub-shots of 3, 4, 3, 4, 3
+    want = [[0, 2], [3, 6], [7, 9], [10, 12], [13, 15], [16, 19], [20, 22], [23, 26], [27, 29]]
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(summ_eval.split_shots([[0, 7]], 8), [[0, 7]])
+    with pytest.raises(ValueError, match="max_len >= 1"):
+        summ_eval.split_shots([[0, 7]], 0)
+
+
+def test_max_shot_len_cuts_shots_and_reaches_evaluate():
+    video = _video(np.random.default_rng(4))
+    shots = summ_eval.video_shots(video, max_shot_len=5)
+    assert shots[0, 0] == 0 and shots[-1, 1] == 119 and (shots[1:, 0] == shots[:-1, 1] + 1).all()
+    assert (np.diff(shots, axis=1) < 5).all() and set(video.change_points[:, 0]) <= set(shots[:, 0])
+    res = summ_eval.evaluate([video], None, [video.features], max_shot_len=5)
+    uniform = summ_eval.uniform_summary(120, len(shots))
+    assert res["uniform"]["mean"]["f"] == pytest.approx(f_score(uniform, video.user_summaries, "avg")[0])
+
+
+def test_random_baseline_is_the_mean_over_seeded_draws():
+    video = _video(np.random.default_rng(5))
+    rng, shots = np.random.default_rng(7), summ_eval.video_shots(video)
+    draws = [summ_eval.score_steps(video, rng.random(120), shots, mode="avg") for _ in range(3)]
+    got = summ_eval.evaluate([video], None, [video.features], seed=7, n_random=3)["random"]["mean"]
+    assert got == pytest.approx({k: np.mean([d[k] for d in draws]) for k in summ_eval.METRICS})
+    with pytest.raises(ValueError, match="n_random must be >= 1"):
+        summ_eval.evaluate([video], None, [video.features], n_random=0)
+
+
 def test_evaluate_good_model_beats_baselines():
     rng = np.random.default_rng(2)
     videos = [_video(rng, f"v{i}", cps=i % 2 == 0) for i in range(4)]
     good = [v.user_scores.mean(0) for v in videos]
     res = summ_eval.evaluate(videos, good, [v.features for v in videos], mode="avg")
-    assert set(res) == {"model", "random", "uniform", "human"} and len(res["model"]["videos"]) == 4
+    assert set(res) == {"model", "random", "uniform", "oracle", "human"} and len(res["model"]["videos"]) == 4
+    assert res["oracle"]["mean"] == res["model"]["mean"]  # the oracle is the users' mean score
     model, random, uniform = res["model"]["mean"], res["random"]["mean"], res["uniform"]["mean"]
     assert model["f"] > max(random["f"], uniform["f"]) and model["tau"] > 0.3 > abs(random["tau"])
     again = summ_eval.evaluate(videos, good, [v.features for v in videos], mode="avg")

@@ -68,9 +68,22 @@ def test_task_loss_and_gradient_ignore_padding():
     np.testing.assert_allclose(vs.eval_fn(params, {}, long)["loss"], vs.eval_fn(params, {}, short)["loss"], rtol=1e-5)
 
 
+@pytest.mark.parametrize("target", ["keyframes", "scores"])
+def test_dpplstm_mse_target(target):
+    """The dppLSTM "mse" term against a numpy MSE of the model's importance to the chosen target."""
+    task = SummTask(model=MODEL, loss="dpplstm", mse_target=target)
+    batch = _batch(np.random.default_rng(3), 9, 5)
+    params = task.init(jax.random.key(0), batch)["params"]
+    q = np.asarray(task.predict(params, batch["features"], batch["mask"])["importance"])[0, :9]
+    want = np.mean((q - batch[target][0, :9].astype(np.float64)) ** 2)
+    np.testing.assert_allclose(task.eval_fn(params, {}, batch)["mse"], want, rtol=1e-5)
+
+
 def test_errors_name_arguments():
     with pytest.raises(ValueError, match=r"SummTask\.loss"):
         SummTask(loss="mse")
+    with pytest.raises(ValueError, match=r"SummTask\.mse_target"):
+        SummTask(mse_target="gt")
     with pytest.raises(ValueError, match=r"features must be \[B, T, D\]"):
         MODEL.init(jax.random.key(0), jnp.zeros((3, 4)), jnp.ones((3,), bool))
     with pytest.raises(KeyError, match="keyframes"):

@@ -2,12 +2,14 @@
 baselines computed by the same code, and a k-fold cross-validation runner.
 
 Per video (F frames, N steps on `picks`): step scores [N] -> frame scores [F] (`upsample_scores`) -> shots (the
-video's `change_points`, or KTS on its step features when it has none) -> 0/1 keyshot summary at `proportion`
-of the frames (knapsack) -> F-score against the users' summaries (`mode` "max": SumMe, "avg": TVSum) and
-Kendall tau / Spearman rho of the frame scores against the users' scores (their summaries where a dataset has no
-scores). Methods: "model" (the given step scores), "random" (uniform random step scores), "uniform" (evenly
-spaced segments, one per shot, `proportion` of the frames in all; its 0/1 summary is its score) and "human"
-(leave-one-out: each user's summary / scores against the other users', averaged over users).
+video's `change_points`, or KTS on its step features when it has none; with `max_shot_len`, longer shots are
+cut into equal sub-shots) -> 0/1 keyshot summary at `proportion` of the frames (knapsack) -> F-score against
+the users' summaries (`mode` "max": SumMe, "avg": TVSum) and Kendall tau / Spearman rho of the frame scores
+against the users' scores (their summaries where a dataset has no scores). Methods: "model" (the given step
+scores), "random" (uniform random step scores, metrics averaged over draws), "uniform" (evenly spaced segments,
+one per shot, `proportion` of the frames in all; its 0/1 summary is its score), "oracle" (the users' mean score
+on the steps: what the protocol gives a perfect importance predictor) and "human" (leave-one-out: each user's
+summary / scores against the other users', averaged over users).
 """
 
 from __future__ import annotations
@@ -31,10 +33,26 @@ def picks(video: Video) -> np.ndarray:
     return np.arange(len(video)) if video.picks is None else np.asarray(video.picks, np.int64)
 
 
-def video_shots(video: Video, features: np.ndarray | None = None, *,
-                max_change_points: int | None = None) -> np.ndarray:
+def split_shots(shots, max_len: int) -> np.ndarray:
+    """[S, 2] inclusive frame ranges -> [S', 2]: a shot of n > `max_len` frames becomes ceil(n / max_len)
+    consecutive sub-shots of near-equal length (floor or ceil of n / count)."""
+    shots = np.asarray(shots, np.int64)
+    if max_len < 1 or shots.ndim != 2 or shots.shape[1] != 2:
+        raise ValueError(f"split_shots: need [S, 2] shots and max_len >= 1, got {shots.shape} and {max_len}")
+    out = []
+    for a, b in shots:
+        edges = a + np.linspace(0, b + 1 - a, -(-(b + 1 - a) // max_len) + 1).round().astype(np.int64)
+        out.append(np.stack([edges[:-1], edges[1:] - 1], 1))
+    return np.concatenate(out)
+
+
+def video_shots(video: Video, features: np.ndarray | None = None, *, max_change_points: int | None = None,
+                max_shot_len: int = 0) -> np.ndarray:
     """[S, 2] inclusive frame ranges: `video.change_points`, else KTS (`kts.segment_auto`, vmax 1, on the cosine
-    Gram matrix of `features` [N, D] on picks, as DSNet) with at most `max_change_points` (default N - 1)."""
+    Gram matrix of `features` [N, D] on picks, as DSNet) with at most `max_change_points` (default N - 1);
+    shots longer than `max_shot_len` (0: no limit) are cut into equal sub-shots (`split_shots`)."""
+    if max_shot_len:
+        return split_shots(video_shots(video, features, max_change_points=max_change_points), max_shot_len)
     if video.change_points is not None and len(video.change_points):
         return np.asarray(video.change_points, np.int64)
     steps = picks(video)
@@ -92,23 +110,30 @@ def human_leave_one_out(video: Video, *, mode: str) -> dict[str, float]:
 
 
 def evaluate(videos: Sequence[Video], step_scores: Sequence[np.ndarray] | None, features: Sequence[np.ndarray], *,
-             mode: str = "avg", proportion: float = 0.15, seed: int = 0) -> dict[str, dict]:
+             mode: str = "avg", proportion: float = 0.15, seed: int = 0, max_shot_len: int = 0,
+             n_random: int = 20) -> dict[str, dict]:
     """{method: {"mean": {metric: float}, "videos": [{metric: float} per video]}} for "model" (only when
-    `step_scores` [N_i] per video are given), "random", "uniform" and "human" on the same shots."""
+    `step_scores` [N_i] per video are given), "random" (per video, the mean over `n_random` draws), "uniform",
+    "oracle" and "human" on the same shots (`video_shots(..., max_shot_len=max_shot_len)`)."""
+    if n_random < 1:
+        raise ValueError(f"evaluate: n_random must be >= 1, got {n_random}")
     if step_scores is not None and len(step_scores) != len(videos):
         raise ValueError(f"evaluate: need one step-score array per video ({len(videos)}), got {len(step_scores)}")
     if len(features) != len(videos):
         raise ValueError(f"evaluate: need one feature array per video ({len(videos)}), got {len(features)}")
     rng = np.random.default_rng(seed)
-    rows: dict[str, list[dict]] = {"model": [], "random": [], "uniform": [], "human": []}
+    rows: dict[str, list[dict]] = {"model": [], "random": [], "uniform": [], "oracle": [], "human": []}
     for i, video in enumerate(videos):
-        shots = video_shots(video, features[i])
+        shots = video_shots(video, features[i], max_shot_len=max_shot_len)
         if step_scores is not None:
             rows["model"].append(score_steps(video, step_scores[i], shots, mode=mode, proportion=proportion))
-        rows["random"].append(score_steps(video, rng.random(len(picks(video))), shots, mode=mode,
-                                          proportion=proportion))
+        draws = [score_steps(video, rng.random(len(picks(video))), shots, mode=mode, proportion=proportion)
+                 for _ in range(n_random)]
+        rows["random"].append({k: float(np.nanmean([r[k] for r in draws])) for k in METRICS})
         uniform = uniform_summary(len(video), len(shots), proportion)
         rows["uniform"].append(_metrics(uniform, uniform, video.user_summaries, user_scores(video), mode))
+        oracle = user_scores(video)[:, picks(video)].mean(0)
+        rows["oracle"].append(score_steps(video, oracle, shots, mode=mode, proportion=proportion))
         rows["human"].append(human_leave_one_out(video, mode=mode))
     return {name: {"mean": {k: float(np.nanmean([r[k] for r in rs])) for k in METRICS}, "videos": rs}
             for name, rs in rows.items() if rs}

@@ -1,8 +1,9 @@
 """`run(config, workdir)`: train a vsLSTM / dppLSTM summarizer with the shared trainer and evaluate it.
 
-Synthetic default: build (or reuse) the synthetic video splits, extract per-frame features with the shared
-backbone (`data.features`), train (`train.trainer.train` + `train.summ_task.SummTask`), predict the test videos'
-importance, evaluate it next to the random / uniform / human baselines (`eval.summ_eval`) and write, atomically:
+Synthetic default: build (or reuse) the synthetic video splits, extract per-frame features (`data.features`:
+a shared backbone and/or frame statistics), train (`train.trainer.train` + `train.summ_task.SummTask`), predict
+the test videos' importance, evaluate it next to the random / uniform / oracle / human baselines on shots cut to
+`summ.max_shot_len` frames (`eval.summ_eval`) and write, atomically:
   <workdir>/summary_report.md, summary_results.{json,md}, summary_scores.png (a test video's predicted vs
   annotated importance with the selected shots), plus the trainer's checkpoints/ and metrics.jsonl in train/.
 Config fields: see `experiments/dpplstm_synthetic.py`.
@@ -139,46 +140,64 @@ def run_cross_validation(config: ml_collections.ConfigDict, workdir: str) -> dic
                                     path_stem=workdir / "cv_results")
 
 
+def evaluate_split(config: ml_collections.ConfigDict, task: SummTask, params, videos, features: list[np.ndarray]):
+    """(results of `summ_eval.evaluate` plus "model_dpp_map" for dpplstm, per-video predictions) of the model on
+    `videos` with standardised step features [N_i, D], on shots cut to `config.summ.max_shot_len` frames."""
+    summ = config.summ
+    preds = predict(task, params, features, tuple(summ.buckets))
+    max_shot_len = summ.get("max_shot_len", 0)
+    results = summ_eval.evaluate(videos, [p["importance"] for p in preds], features, mode=summ.mode,
+                                 proportion=summ.proportion, seed=config.seed, max_shot_len=max_shot_len)
+    if task.loss == "dpplstm":
+        rows = [summ_eval.score_steps(v, dpp_map_scores(p, task.jitter),
+                                      summ_eval.video_shots(v, x, max_shot_len=max_shot_len), mode=summ.mode,
+                                      proportion=summ.proportion)
+                for v, p, x in zip(videos, preds, features, strict=True)]
+        results["model_dpp_map"] = {"mean": {k: float(np.nanmean([r[k] for r in rows])) for k in summ_eval.METRICS},
+                                    "videos": rows}
+    return results, preds
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Builds data and features, trains, evaluates against baselines, writes the report (module docstring)."""
+    """Builds data and features, trains, evaluates against baselines on the test split (and the val split when
+    `config.data.val_split` is set), writes the report (module docstring)."""
     workdir = epath.Path(workdir)
     data, summ = config.data, config.summ
     data_dir = data.data_dir or str(workdir / "tfds")
+    splits = {"train": data.train_split, "test": data.test_split, "val": data.get("val_split", "")}
     timings = {}
     start = time.perf_counter()
-    train_src = tfds_source.load(data.dataset, data.train_split, data_dir=data_dir, **data.options.to_dict())
-    test_src = tfds_source.load(data.dataset, data.test_split, data_dir=data_dir, **data.options.to_dict())
+    srcs = {k: tfds_source.load(data.dataset, split, data_dir=data_dir, **data.options.to_dict())
+            for k, split in splits.items() if split}
     timings["data_s"] = time.perf_counter() - start
     start = time.perf_counter()
     extractor = FrameFeatures(FeatureConfig(**config.features.to_dict()))
-    train_feats, test_feats = video_features(train_src, extractor), video_features(test_src, extractor)
+    feats = {k: video_features(src, extractor) for k, src in srcs.items()}
     timings["features_s"] = time.perf_counter() - start
     if summ.standardize:
-        z = standardizer(train_feats)
-        train_feats, test_feats = [z(f) for f in train_feats], [z(f) for f in test_feats]
+        z = standardizer(feats["train"])
+        feats = {k: [z(f) for f in fs] for k, fs in feats.items()}
 
-    buckets = tuple(summ.buckets)
+    train_src, test_src = srcs["train"], srcs["test"]
     start = time.perf_counter()
-    task, state, epochs = fit(config, train_src, train_feats, str(workdir / "train"))
+    task, state, epochs = fit(config, train_src, feats["train"], str(workdir / "train"))
     timings["train_s"] = time.perf_counter() - start
     tcfg = training_config(config, len(train_src.videos))
 
-    preds = predict(task, state.params, test_feats, buckets)
-    results = summ_eval.evaluate(test_src.videos, [p["importance"] for p in preds], test_feats, mode=summ.mode,
-                                 proportion=summ.proportion, seed=config.seed)
-    if task.loss == "dpplstm":
-        dpp_rows = [summ_eval.score_steps(v, dpp_map_scores(p, task.jitter), summ_eval.video_shots(v, x),
-                                          mode=summ.mode, proportion=summ.proportion)
-                    for v, p, x in zip(test_src.videos, preds, test_feats, strict=True)]
-        results["model_dpp_map"] = {"mean": {k: float(np.nanmean([r[k] for r in dpp_rows]))
-                                             for k in summ_eval.METRICS}, "videos": dpp_rows}
-    means = {name: r["mean"] for name, r in results.items()}
-    table = summ_eval.markdown_table(means)
-    summ_eval.write_results(workdir / "summary_results", {"results": results, "timings": timings,
-                                                          "epoch_seconds": epochs}, table + "\n")
+    evals = {k: evaluate_split(config, task, state.params, srcs[k].videos, feats[k]) for k in ("test", "val")
+             if k in srcs}
+    results, preds = evals["test"]
+    means = {k: {name: r["mean"] for name, r in res.items()} for k, (res, _) in evals.items()}
+    table = summ_eval.markdown_table(means["test"])
+    val_table = ["", f"Val split ({len(srcs['val'].videos)} videos, the one the settings were tuned on):", "",
+                 summ_eval.markdown_table(means["val"])] if "val" in means else []
+    summ_eval.write_results(workdir / "summary_results", {
+        "results": results, "val_results": evals["val"][0] if "val" in evals else None, "timings": timings,
+        "epoch_seconds": epochs}, "\n".join([table, *val_table, ""]))
 
-    i = int(summ.plot_video)
-    video, shots = test_src.videos[i], summ_eval.video_shots(test_src.videos[i], test_feats[i])
+    i, max_shot_len = int(summ.plot_video), summ.get("max_shot_len", 0)
+    video = test_src.videos[i]
+    shots = summ_eval.video_shots(video, feats["test"][i], max_shot_len=max_shot_len)
     frames = upsample_scores(preds[i]["importance"], summ_eval.picks(video), len(video))
     write_atomic(workdir / "summary_scores.png", plot_video(video, frames, keyshot_summary(
         frames, shots, summ.proportion), shots))
@@ -187,13 +206,16 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     report = "\n".join([
         f"# {config.name}: {task.loss} on {data.dataset} ({len(train_src.videos)} train / {len(test_src.videos)} "
         f"test videos)", "",
-        f"F-score mode {summ.mode!r}, keyshots at {summ.proportion:.0%}; tau/rho: Kendall/Spearman vs each user, "
-        "averaged (Otani et al. 2019).", "", table, "",
-        f"- features ({config.features.backbone}, {config.features.image_size}px, D={extractor.dim}): "
+        f"F-score mode {summ.mode!r}, keyshots at {summ.proportion:.0%} of the frames from "
+        + (f"shots cut to at most {max_shot_len} frames" if max_shot_len else "the videos' shots")
+        + "; tau/rho: Kendall/Spearman vs each user, averaged (Otani et al. 2019); oracle: the users' mean score "
+        "as the prediction.", "", table, *val_table, "",
+        f"- features ({config.features.backbone or 'no backbone'}, stats_grid "
+        f"{config.features.get('stats_grid', 0)}, {config.features.image_size}px, D={extractor.dim}): "
         f"{timings['features_s']:.1f} s; data build/load {timings['data_s']:.1f} s",
         f"- training: {tcfg.num_epochs} epochs x {tcfg.steps_per_epoch} steps (batch {summ.batch_size}) in "
         f"{timings['train_s']:.1f} s; per epoch {np.mean(steady):.2f} s (first epoch incl. compile "
         f"{epochs[0]:.2f} s)" if epochs else "",
         "", "![scores](summary_scores.png)", ""])
     write_atomic(workdir / "summary_report.md", report.encode())
-    return {"results": means, "timings": timings, "epoch_seconds": epochs}
+    return {"results": means["test"], "val_results": means.get("val"), "timings": timings, "epoch_seconds": epochs}

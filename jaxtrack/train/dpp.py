@@ -18,10 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def _logdet_spd(a: jax.Array) -> jax.Array:
-    """log det of symmetric positive-definite [..., K, K] matrices by Cholesky."""
-    chol = jnp.linalg.cholesky(a)
-    return 2.0 * jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+def _logdet_eye_plus(gram: jax.Array) -> jax.Array:
+    """log det(I + G) of symmetric positive semi-definite [..., K, K] matrices G: sum of log1p of G's eigenvalues
+    (rounding's negatives clipped to 0). Not by Cholesky: on CPU its gradient's triangular solves go to
+    multi-threaded BLAS, ~100x slower when the cores are shared (0.3 s vs 1 ms for 8 x 32 x 32 on 2 busy cores)."""
+    return jnp.log1p(jnp.maximum(jnp.linalg.eigvalsh(gram), 0.0)).sum(-1)
 
 
 def dpp_nll(log_q: jax.Array, phi: jax.Array, subset: jax.Array, mask: jax.Array, *,
@@ -44,15 +45,14 @@ def dpp_nll(log_q: jax.Array, phi: jax.Array, subset: jax.Array, mask: jax.Array
     m = mask.astype(dtype)
     y = subset.astype(dtype) * m
     log_q = jnp.where(mask, log_q, 0.0)
-    eye = jnp.eye(phi.shape[-1], dtype=dtype)
     # log det(L_Y)
     gram_y = jnp.einsum("bt,btk,btl->bkl", y, phi, phi) / jitter
-    log_det_y = (y * (2.0 * log_q + jnp.log(jitter))).sum(1) + _logdet_spd(eye + gram_y)
+    log_det_y = (y * (2.0 * log_q + jnp.log(jitter))).sum(1) + _logdet_eye_plus(gram_y)
     # log det(L + I)
     q2 = jnp.exp(2.0 * log_q) * m
     diag = 1.0 + jitter * q2  # [B, T], 1 at padding
     gram = jnp.einsum("bt,btk,btl->bkl", q2 / diag, phi, phi)
-    log_det_all = jnp.log(diag).sum(1) + _logdet_spd(eye + gram)
+    log_det_all = jnp.log(diag).sum(1) + _logdet_eye_plus(gram)
     return log_det_all - log_det_y
 
 

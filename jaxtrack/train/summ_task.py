@@ -3,7 +3,7 @@
 Batches are `pipeline_summ` batches reduced to `MODEL_KEYS` (`model_batch`): features [B, T, D], scores [B, T],
 keyframes [B, T] bool, mask [B, T] bool. Losses, each a mean over the batch of per-video terms over real steps:
   vslstm:  MSE(importance, scores)
-  dpplstm: MSE(importance, keyframes) + dpp_weight * dpp_nll(keyframes) / length
+  dpplstm: MSE(importance, keyframes or scores: `mse_target`) + dpp_weight * dpp_nll(keyframes) / length
 (the release sums the NLL over the video; dividing by its length keeps one weight right for 100- and 5000-step
 videos). Padding never changes a loss: padded steps enter no term.
 """
@@ -45,7 +45,7 @@ def _dpplstm(task: SummTask, out: dict, batch: dict) -> tuple[jax.Array, dict[st
     mask = batch["mask"]
     nll = dpp.dpp_nll(jax.nn.log_sigmoid(out["logits"]), out["phi"], batch["keyframes"], mask, jitter=task.jitter)
     nll_per_step = nll / jnp.maximum(mask.sum(1), 1)
-    mse = _masked_mse(out["importance"], batch["keyframes"], mask)
+    mse = _masked_mse(out["importance"], batch[task.mse_target], mask)
     return mse + task.dpp_weight * nll_per_step, {"mse": mse, "dpp_nll": nll_per_step}
 
 
@@ -62,16 +62,20 @@ class SummTask:
       loss: a key of `LOSSES` ("vslstm" or "dpplstm").
       dpp_weight: weight of the per-step DPP NLL (dpplstm).
       jitter: DPP similarity jitter (`dpp.dpp_nll`).
+      mse_target: what dpplstm's importance regresses to: "keyframes" (0/1) or "scores" (the users' mean).
     """
 
     model: Summarizer = dataclasses.field(default_factory=Summarizer)
     loss: str = "dpplstm"
     dpp_weight: float = 1.0
     jitter: float = 1e-3
+    mse_target: str = "keyframes"
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"SummTask.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if self.mse_target not in ("keyframes", "scores"):
+            raise ValueError(f"SummTask.mse_target must be 'keyframes' or 'scores', got {self.mse_target!r}")
 
     def init(self, key: jax.Array, batch: dict) -> dict:
         return self.model.init(key, batch["features"], batch["mask"])
