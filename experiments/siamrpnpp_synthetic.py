@@ -1,20 +1,17 @@
-"""SiamRPN++ on the synthetic videos, sized for 2 CPU cores (~300 steps of 8 pairs, ResNet-18/4 atrous, neck 16).
+"""SiamRPN++ on the synthetic videos, sized for 2 CPU cores (1200 steps of 8 pairs, ResNet-18/4, 63/127 crops).
 
     python launch.py --experiment=siamrpnpp_synthetic --workdir=runs/siamrpnpp_synthetic --mode=train
     python -m jaxtrack.train.run siamrpnpp_synthetic runs/siamrpnpp_synthetic
 
 experiments/siamrpnpp.py's model and losses on `resnet18_small_atrous` (layers 2-4: 32/64/128 channels) with 16
-neck channels; schedule and data of `siamfc_synthetic.cpu_run`.
+neck channels; schedule and data of `siamfc_synthetic.cpu_run`, crops of `siamfc_synthetic.half_crops`.
 """
 
 from ml_collections import ConfigDict
 
 from experiments import siamrpnpp
-from experiments.siamfc_synthetic import cpu_run
+from experiments.siamfc_synthetic import resnet_run
 
 
 def get_config() -> ConfigDict:
-    c = cpu_run(siamrpnpp.get_config())
-    c.model.kwargs.backbone = "resnet18_small_atrous"
-    c.model.kwargs.neck_channels = 16
-    return c
+    return resnet_run(siamrpnpp.get_config(), steps=1200)

@@ -3,13 +3,14 @@ accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `eval.r
 
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 
 from jaxtrack.data import synthetic
 from jaxtrack.data.video import Video
 from jaxtrack.eval import benchmark, run
-from jaxtrack.track import baselines
+from jaxtrack.track import baselines, trained
 
 GT = np.array([10.0, 10.0, 10.0, 10.0], np.float32)
 
@@ -117,7 +118,59 @@ def test_load_variables(tmp_path):
     ckpt = ocp.StandardCheckpointer()
     ckpt.save(tmp_path / "checkpoints" / "7" / "state", {"params": {"w": np.ones(3)}, "batch_stats": {}, "step": 7})
     ckpt.wait_until_finished()
-    variables = run.load_variables(tmp_path)
+    variables = trained.load_variables(tmp_path)
     np.testing.assert_array_equal(variables["params"]["w"], np.ones(3))
     with pytest.raises(FileNotFoundError, match="no checkpoint 3"):
-        run.load_variables(tmp_path, 3)
+        trained.load_variables(tmp_path, 3)
+
+
+def test_track_config_overrides_defaults():
+    from jaxtrack.track import siamese
+
+    config = {"task": {"normalize": "imagenet"}, "track": {"instance_size": 127, "scales": [4.0]}}
+    got = trained.tracking_config("siamrpnpp", config)
+    assert got == siamese.RPNConfig(normalize="imagenet", instance_size=127, scales=(4.0,))
+    assert trained.tracking_config("siamrpnpp", config, overrides={"lr": 0.1}).lr == 0.1
+    assert trained.tracking_config("siamban", {"task": {"normalize": "none"}}) == siamese.DEFAULTS["siamban"]
+    with pytest.raises(KeyError, match="not fields of BANConfig"):
+        trained.tracking_config("siamban", {}, overrides={"scale_lr": 0.5})
+
+
+def _write_frames(folder, n, size=(48, 64)):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        cv2.imwrite(str(folder / f"{i:08d}.jpg"), np.full((*size, 3), 20 * i, np.uint8))
+
+
+def test_got10k_test_writes_the_submission(tmp_path):
+    for name in ("GOT-10k_Test_000001", "GOT-10k_Test_000002"):
+        _write_frames(tmp_path / "data" / "test" / name, 4)
+        (tmp_path / "data" / "test" / name / "groundtruth.txt").write_text("5,6,20,10\n")
+    (tmp_path / "data" / "test" / "list.txt").write_text("GOT-10k_Test_000001\nGOT-10k_Test_000002\n")
+    report = run.run({"benchmark": "got10k_test", "data_root": str(tmp_path / "data"), "baselines": ["static"]},
+                     str(tmp_path))
+    with zipfile.ZipFile(report["static"]["submission"]) as z:
+        assert len(z.namelist()) == 4
+        lines = z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_001.txt").decode().splitlines()
+    assert lines == ["5.000,6.000,20.000,10.000"] * 4  # the static box, 0-based as the ground truth
+
+
+def test_vot_benchmark_runs_the_reinitialisation_protocol(tmp_path):
+    root = tmp_path / "vot"
+    _write_frames(root / "ball" / "color", 12)
+    rect = "10,8,20,16"
+    (root / "ball" / "groundtruth.txt").write_text("\n".join([rect] * 6 + ["30,20,12,10"] * 6) + "\n")
+    (root / "list.txt").write_text("ball\n")
+    report = run.run({"benchmark": "vot", "data_root": str(root), "baselines": ["static"]}, str(tmp_path))
+    vot = report["static"]["vot"]
+    assert vot["failures"] >= 1  # the static box loses the target when it jumps at frame 6
+    assert "EAO" in (tmp_path / "eval" / "vot" / "summary.md").read_text()
+
+
+def test_checkpoints_field_adds_models(tmp_path):
+    assert run.model_entries({"models": [{"workdir": "a", "label": "x"}], "checkpoints": "b, c"}) == [
+        {"workdir": "a", "label": "x"}, {"workdir": "b"}, {"workdir": "c"}]
+    with pytest.raises(ValueError, match=r"no config\.json with model\.name"):
+        run.make_trackers({"checkpoints": str(tmp_path), "baselines": []})
+    with pytest.raises(FileNotFoundError, match="no checkpoint found"):
+        run.make_trackers({"models": [{"workdir": str(tmp_path), "name": "siamfc"}], "baselines": []})

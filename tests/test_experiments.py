@@ -51,8 +51,27 @@ def test_siamese_config_builds(name):
     assert set(variables["params"]) >= {"backbone", "head"}
     assert jax.eval_shape(opt.tx.init, variables["params"]) is not None
     if name.endswith("_synthetic"):
-        assert c.num_epochs * c.steps_per_epoch <= 400 and c.data.batch_size <= 16
+        assert c.num_epochs * c.steps_per_epoch <= 2000 and c.data.batch_size <= 16
         assert c.model.kwargs.get("backbone", "alexnet") != "resnet50"
+
+
+@pytest.mark.parametrize("name", [n for n in SIAMESE if "track" in config(n)])
+def test_tracker_crops_match_training_crops(name):
+    """The tracker's crops, anchors and output grid are those the model was trained on."""
+    from jaxtrack.track import siamese as track
+    from jaxtrack.track.trained import tracking_config
+
+    c = config(name)
+    pairs, settings = run.pair_config(c.data.pairs), tracking_config(c.model.name, json.loads(c.to_json()))
+    assert (settings.exemplar_size, settings.instance_size) == (pairs.template_size, pairs.search_size)
+    assert settings.context == pairs.context and settings.normalize == c.task.normalize
+    if isinstance(settings, track.RPNConfig):
+        assert settings.scales == tuple(c.task.targets.get("scales", (8.0,)))
+    task = tasks.make_task(c)
+    z = np.zeros((1, pairs.template_size, pairs.template_size, 3), np.float32)
+    x = np.zeros((1, pairs.search_size, pairs.search_size, 3), np.float32)
+    out = jax.eval_shape(task.model.init_with_output, jax.random.key(0), z, x, np.ones((1, 2), np.float32))[0]
+    assert out["cls"].shape[1] % 2 == 1  # odd grid: a cell on the crop centre, as decode and targets assume
 
 
 TINY_DATA = {"num_train": 3, "num_val": 2, "num_test": 1, "n_frames": 8, "n_shots": 1, "height": 64, "width": 64,
@@ -77,3 +96,13 @@ def test_synthetic_trains_two_steps(tmp_path, name, evaluate):
     assert list(metrics["train/loss"][0]) == [1, 2]
     if evaluate:  # a rerun resumes from the step-2 checkpoint: nothing left to train
         assert run.run(c, str(workdir))["last_step"] == 2
+
+
+def test_eval_synthetic_lists_trained_models(tmp_path):
+    from experiments import eval_synthetic
+
+    (tmp_path / "siamban_synthetic" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "siamrpnpp_synthetic").mkdir()  # no checkpoints: not trained
+    models = eval_synthetic.trained_models(str(tmp_path))
+    assert [m["name"] for m in models] == ["siamban"]
+    assert models[0]["workdir"] == str(tmp_path / "siamban_synthetic") and models[0]["track"]["instance_size"] == 127

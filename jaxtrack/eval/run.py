@@ -5,9 +5,10 @@ Config fields (ml_collections ConfigDict or dict; defaults in brackets):
   num_videos [16], seed [0], synthetic [{}]: synthetic test split size, stream, SyntheticConfig overrides;
   max_videos [0 = all]: cap for folder datasets;
   baselines [("csrt", "kcf", "static")]: `track.baselines` names;
-  models [()]: entries {"name": a models.siamese name, "workdir": a training workdir, "step": -1 (latest),
-    "kwargs": build kwargs and "normalize": input normalisation (both default to the workdir's config.json),
-    "label": table name (default name)};
+  models [()]: entries {"workdir": a training workdir, "step": -1 (latest), and optionally "name" (a
+    models.siamese name), "kwargs" (build kwargs), "normalize" (input normalisation), "track" (tracker settings
+    over `track.siamese.DEFAULTS[name]` and the workdir's own), all defaulting to the workdir's config.json, and
+    "label" (table name, default name)}; checkpoints [""]: comma-separated training workdirs, added to models;
   vot [False]: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots [True].
 Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`),
 `summary.md` (table overall and per attribute), `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
@@ -21,16 +22,15 @@ import json
 from collections.abc import Callable
 
 import numpy as np
-import orbax.checkpoint as ocp
 from absl import logging
 from etils import epath
+from tqdm.auto import tqdm
 
 from jaxtrack.data import synthetic
 from jaxtrack.data.prepare import write_atomic
-from jaxtrack.data.readers import got10k, lasot, otb
+from jaxtrack.data.readers import got10k, lasot, otb, vot
 from jaxtrack.eval import benchmark
-from jaxtrack.track import baselines
-from jaxtrack.track import siamese as siamese_track
+from jaxtrack.track import baselines, trained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Dataset:
     load: Callable  # (config) -> list[Video]
     layout: str  # result-file layout
     one_based: bool  # result boxes 1-based (the dataset's own ground-truth convention)
+    scored: bool = True  # False: no public ground truth past frame 0 (results + submission archive only)
+    vot: bool = False  # always run the VOT re-initialisation protocol too
 
 
 def _synthetic(config):
@@ -61,6 +63,10 @@ DATASETS = {
     "uav123": Dataset(functools.partial(_folder, otb.read_otb), "otb", True),  # OTB-style folders (img/, gt)
     "lasot": Dataset(functools.partial(_folder, lasot.read_lasot), "otb", True),
     "got10k_val": Dataset(functools.partial(_folder, lambda root: got10k.read_got10k(root, "val")), "got10k", False),
+    "got10k_test": Dataset(functools.partial(_folder, lambda root: got10k.read_got10k(root, "test")), "got10k", False,
+                           scored=False),
+    # VOT short-term: one-pass metrics and the re-initialisation protocol on the axis-aligned boxes of the regions
+    "vot": Dataset(functools.partial(_folder, vot.read_vot), "otb", False, vot=True),
 }
 
 
@@ -68,38 +74,25 @@ def _get(config, name, default):
     return config.get(name, default) if hasattr(config, "get") else getattr(config, name, default)
 
 
-def load_variables(workdir: epath.PathLike, step: int = -1) -> dict:
-    """Flax variables {"params", "batch_stats"} of the TrainState checkpoint `step` (-1: latest) in
-    `<workdir>/checkpoints/<step>/state` (jaxtrack.train.checkpoint layout), restored without a template."""
-    ckpt_dir = epath.Path(workdir) / "checkpoints"
-    steps = sorted(int(p.name) for p in ckpt_dir.iterdir() if p.name.isdigit()) if ckpt_dir.is_dir() else []
-    if not steps:
-        raise FileNotFoundError(f"{ckpt_dir}: no checkpoint found")
-    step = steps[-1] if step < 0 else step
-    if step not in steps:
-        raise FileNotFoundError(f"{ckpt_dir}: no checkpoint {step}; have {steps}")
-    state = ocp.StandardCheckpointer().restore((ckpt_dir / str(step) / "state").absolute())
-    return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
-
-
-def training_config(workdir: epath.PathLike) -> dict:
-    """The `config.json` that `launch.py` wrote into a training workdir ({} if there is none)."""
-    path = epath.Path(workdir) / "config.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+def model_entries(config) -> list[dict]:
+    """`config.models` plus one entry per workdir of `config.checkpoints` (comma-separated training workdirs)."""
+    workdirs = [w.strip() for w in str(_get(config, "checkpoints", "") or "").split(",") if w.strip()]
+    return [dict(e) for e in _get(config, "models", ())] + [{"workdir": w} for w in workdirs]
 
 
 def make_trackers(config) -> dict[str, Callable[[], object]]:
-    """Table name -> factory of a fresh tracker (jaxtrack models first, then baselines). A model entry's build
-    kwargs and input normalisation default to those in its training workdir's config.json."""
+    """Table name -> factory of a fresh tracker (jaxtrack models first, then baselines). A model entry's name, build
+    kwargs, input normalisation and tracker settings default to those of its training workdir's config.json
+    (`track.trained.load_tracker`); the entry's `track` settings go on top."""
     out = {}
-    for entry in _get(config, "models", ()):
-        name, trained = entry["name"], training_config(entry["workdir"])
-        kwargs = dict(entry.get("kwargs") or trained.get("model", {}).get("kwargs", {}))
-        norm = entry.get("normalize") or trained.get("task", {}).get("normalize", "none")
-        variables = load_variables(entry["workdir"], int(entry.get("step", -1)))
-        track_config = dataclasses.replace(siamese_track.DEFAULTS[name], normalize=norm)
-        tracker = siamese_track.Tracker(name, variables, track_config, **kwargs)  # compiled once, re-initialised
-        out[entry.get("label") or name] = lambda t=tracker: t
+    for entry in model_entries(config):
+        tracker = trained.load_tracker(entry["workdir"], step=int(entry.get("step", -1)), name=entry.get("name"),
+                                       kwargs=entry.get("kwargs"), normalize=entry.get("normalize"),
+                                       track=entry.get("track"))  # compiled once, re-initialised per video
+        label = entry.get("label") or tracker.name
+        if label in out:
+            raise ValueError(f"two evaluated models are both labelled {label!r}; give them distinct `label`s")
+        out[label] = lambda t=tracker: t
     for name in _get(config, "baselines", ("csrt", "kcf", "static")):
         out[name] = functools.partial(baselines.make, name)
     return out
@@ -109,9 +102,29 @@ def _summary_json(s: benchmark.Summary) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dataclasses.asdict(s).items()}
 
 
+def track_all(factory, videos, dataset: Dataset, results: epath.Path, label: str) -> list[benchmark.Run]:
+    """One-pass runs of `label` over `videos` (progress bar with sequences/s), result files written as they come."""
+    runs = []
+    for video in tqdm(videos, desc=label, unit="seq", dynamic_ncols=True, leave=False):
+        runs.append(benchmark.run_sequence(factory(), video))
+        benchmark.write_result(dataset.layout, results, label, video.name, runs[-1], one_based=dataset.one_based)
+    return runs
+
+
+def submit(trackers, videos, dataset: Dataset, out_dir: epath.Path) -> dict:
+    """Benchmarks without ground truth (GOT-10k test): result files and one submission archive per tracker."""
+    report = {}
+    for label, factory in trackers.items():
+        track_all(factory, videos, dataset, out_dir / "results", label)
+        report[label] = {"submission": str(benchmark.submission_zip(out_dir / "results", label))}
+        logging.info("%s: upload %s", label, report[label]["submission"])
+    write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
+    return report
+
+
 def run(config, workdir: str) -> dict:
     """Evaluates every tracker of `config` on `config.benchmark`; returns {tracker: {attribute: summary dict}}
-    (+ "vot" entries when `config.vot`)."""
+    (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks."""
     name = _get(config, "benchmark", "synthetic")
     if name not in DATASETS:
         raise KeyError(f"config.benchmark {name!r} is not registered; expected one of {sorted(DATASETS)}")
@@ -119,18 +132,17 @@ def run(config, workdir: str) -> dict:
     out_dir = epath.Path(workdir) / "eval" / name
     videos = dataset.load(config)
     trackers = make_trackers(config)
+    if not dataset.scored:
+        return submit(trackers, videos, dataset, out_dir)
+    with_vot = dataset.vot or _get(config, "vot", False)
     per_attr: dict[str, dict[str, benchmark.Summary]] = {}
     report: dict[str, dict] = {}
     for label, factory in trackers.items():
-        scores = []
-        for video in videos:
-            run_ = benchmark.run_sequence(factory(), video)
-            benchmark.write_result(dataset.layout, out_dir / "results", label, video.name, run_,
-                                   one_based=dataset.one_based)
-            scores.append(benchmark.score_sequence(video, run_))
-        per_attr[label] = benchmark.by_attribute(scores)
+        runs = track_all(factory, videos, dataset, out_dir / "results", label)
+        per_attr[label] = benchmark.by_attribute([benchmark.score_sequence(v, r) for v, r in zip(videos, runs,
+                                                                                                   strict=True)])
         report[label] = {attr: _summary_json(s) for attr, s in per_attr[label].items()}
-        if _get(config, "vot", False):
+        if with_vot:
             runs = [benchmark.run_vot(factory(), v) for v in videos]
             report[label]["vot"] = {**benchmark.accuracy_robustness(runs), "eao": benchmark.eao(runs)}
         logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
@@ -142,7 +154,7 @@ def run(config, workdir: str) -> dict:
         md += [f"\n## {attr}\n\n", benchmark.markdown_table(table)]
         if attr == "all" or _get(config, "attribute_plots", True):
             benchmark.plot_curves(table, out_dir / attr, f"{name} ({attr})")
-    if _get(config, "vot", False):
+    if with_vot:
         md += ["\n## VOT protocol (reset 5 frames after failure, burn-in 10)\n\n",
                "| tracker | accuracy | failures | robustness (/100 fr) | EAO |\n|---|---|---|---|---|\n"]
         md += [f"| {t} | {r['vot']['accuracy']:.3f} | {r['vot']['failures']:.0f} | {r['vot']['robustness']:.2f} | "

@@ -67,10 +67,12 @@ def single_layer(head: str, backbone: str, backbone_args: dict | None = None, la
 
 def multi_layer(head: str, backbone: str = "resnet50", backbone_args: dict | None = None,
                 layers: Sequence[str] = ("layer2", "layer3", "layer4"), neck_channels: int | None = 256,
-                center_size: int = 7, **head_args) -> SiameseTracker:
+                center_size: int = 7, crop_below: int = 20, **head_args) -> SiameseTracker:
     """A multi-layer tracker (SiamRPN++, SiamBAN, ACM variants): the backbone's `layers`, AdjustAllLayer to
-    `neck_channels` each (None: no neck), the head's attributes `head_args` (e.g. `branch`, `weighted`)."""
-    neck = None if neck_channels is None else AdjustAllLayer((neck_channels,) * len(layers), center_size)
+    `neck_channels` each (None: no neck; template features narrower than `crop_below` cropped to `center_size`),
+    the head's attributes `head_args` (e.g. `branch`, `weighted`)."""
+    neck = None if neck_channels is None else AdjustAllLayer((neck_channels,) * len(layers), center_size,
+                                                             crop_below)
     return SiameseTracker(get_backbone(backbone, **(backbone_args or {})), get_head(head, **head_args),
                           tuple(layers), neck)
 

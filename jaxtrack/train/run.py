@@ -29,13 +29,15 @@ from absl import logging
 from etils import epath
 
 from jaxtrack.data import augment, pipeline_pairs, prepare, tfds_source
+from jaxtrack.track import run as track_run
 from jaxtrack.train import tasks, trainer
 
 LOSS_KEYS = ("train/loss", "train/cls_loss", "train/loc_loss", "eval/loss")
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """Trainer defaults + mode "train" + model / task / data sections that experiments fill in."""
+    """Trainer defaults + mode "train" + model / task / data sections that experiments fill in, and the tracker
+    settings (`track`) and `--mode=track` inputs (`track_video`) of the trained model."""
     c = trainer.default_config()
     c.mode = "train"
     c.model = ml_collections.ConfigDict({"name": "", "kwargs": {}})
@@ -54,6 +56,8 @@ def default_config() -> ml_collections.ConfigDict:
         # PairConfig fields; template_aug / search_aug: AugmentConfig fields (None: pysot's defaults)
         "pairs": ml_collections.ConfigDict({"template_aug": None, "search_aug": None}, type_safe=False),
     })
+    c.track = ml_collections.ConfigDict(type_safe=False)  # tracker settings over track.siamese.DEFAULTS[model.name]
+    c.track_video = track_run.default_config()  # what --mode=track tracks
     return c
 
 
