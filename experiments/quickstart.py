@@ -17,9 +17,11 @@ def get_config() -> ConfigDict:
     c = ConfigDict()
     c.mode = "quickstart"
     c.tracker = siamrpnpp_acm_synthetic.get_config()
+    c.tracker.progress = True  # steps/s and ETA
     c.eval = eval_synthetic.get_config()
     c.eval.models = []  # the quickstart's own tracker only
     c.eval.attribute_plots = False  # the per-attribute tables stay in eval/synthetic/summary.md
     c.summarizer = dpplstm_synthetic.get_config()
+    c.summarizer.train.progress = True
     c.report_frames = 6  # tracked frames shown in report.md
     return c
