@@ -55,7 +55,7 @@ def test_siamese_config_builds(name):
         assert c.model.kwargs.get("backbone", "alexnet") != "resnet50"
 
 
-@pytest.mark.parametrize("name", [n for n in SIAMESE if "track" in config(n)])
+@pytest.mark.parametrize("name", [n for n in SIAMESE if config(n).track])  # full-size: published crops
 def test_tracker_crops_match_training_crops(name):
     """The tracker's crops, anchors and output grid are those the model was trained on."""
     from jaxtrack.track import siamese as track
