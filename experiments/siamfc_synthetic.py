@@ -16,6 +16,11 @@ original MatConvNet SiamFC's `adjust` layer, init 0.001) rather than fixed at 0.
 crops of 191 (9x9 response, search shift 32 px, tracker `instance_size` 191) for 1.7x the steps of 255; 700 steps.
 Its loss still falls too slowly for the 50% target: 0.728 -> 0.547 (-25%) here; fixed scale, 255, 48 videos,
 300 steps: 0.661 -> 0.412 (-38%); learnt scale, 255, 48 videos, 300 steps: 0.780 -> 0.489 (-37%).
+Tried on VAL (success AUC / P@20, tracker defaults), each trained within 10 min on 2 shared cores: 255 crops,
+lr 2e-3, 560 steps: 0.360 / 0.489 on 16 val videos (this config 0.378 / 0.497; loss -29%); 255, lr 1e-3 -> 1e-4,
+520 steps: 0.427 / 0.569 on 16 but 0.381 / 0.531 on 40 val videos (this config 0.386 / 0.545; loss -25%, 0.693
+-> 0.516), at half the tracking speed (11 vs 22 FPS): no gain, so 191 / 2e-3 stays. 16-video val differences of
+~0.05 AUC are noise; compare on >= 40 val videos.
 
 `half_crops` (the ResNet-based experiments) halves the crops: template 63 / search 127 instead of 127 / 255. The
 targets are 12-30% of the 256 px frames, so the 127 px search crop (side ~4x the target) still holds them at
