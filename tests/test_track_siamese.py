@@ -1,5 +1,10 @@
 """Tracker post-processing on hand-made network outputs (pysot SiamRPN anchors, SiamBAN points, SiamFC scales),
-the cv2-cubic response upsampling, and batched tracking == single-sequence tracking."""
+the cv2-cubic response upsampling, and batched tracking == single-sequence tracking, on one device or four."""
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import cv2
 import jax
@@ -106,6 +111,35 @@ def test_batched_equals_single_runs():
         single = np.stack([init[i]] + [tracker.track(f)[0] for f in video[1:]])
         np.testing.assert_allclose(got[i, :len(video)], single, atol=1e-3)
         assert np.isnan(got[i, len(video):]).all()
+
+
+MULTIDEVICE = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    from jaxtrack.models import siamese as models
+    from jaxtrack.track import batched, siamese
+    from jaxtrack.train import sharding
+    assert jax.device_count() == 4, jax.devices()
+    model = models.build("siamfc", backbone_args={"width_mult": 0.25})
+    variables = model.init(jax.random.key(0), jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3)))
+    rng = np.random.default_rng(0)
+    videos = [list(rng.integers(0, 256, (n, 64, 72, 3), np.uint8)) for n in (3, 2, 3)]
+    init = np.array([[20, 15, 18, 22], [30, 25, 12, 10], [10, 12, 30, 20]], np.float32)
+    one, _ = batched.track_sequences(model, siamese.DEFAULTS["siamfc"], variables, videos, init)
+    four, _ = batched.track_sequences(model, siamese.DEFAULTS["siamfc"], variables, videos, init,
+                                      mesh=sharding.make_mesh())
+    assert four.shape == one.shape == (3, 3, 4)
+    np.testing.assert_allclose(four, one, atol=1e-3)
+    print("BATCHED MULTIDEVICE OK")
+""")
+
+
+def test_batched_tracking_over_four_devices():
+    """Sequences split over 4 fake CPU devices (3 sequences: one padding slot) == one device (in a subprocess)."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", MULTIDEVICE], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and "BATCHED MULTIDEVICE OK" in out.stdout, out.stdout + out.stderr[-4000:]
 
 
 def test_unknown_tracker_and_config():

@@ -2,7 +2,7 @@
 
 Frames of different sizes are zero-padded to a common [H, W] (each state keeps its valid `image_hw`, so crops pad
 with the mean colour exactly as on the unpadded frame); sequences that have ended are masked: their state is
-carried unchanged and their outputs are NaN.
+carried unchanged and their outputs are NaN. With a device mesh the sequences are split over all local devices.
 
     result = track_sequences(model, config, variables, frames_list, init_boxes)   # boxes [N, T_max, 4]
 Timing: `python -m jaxtrack.track.batched --tracker=siamfc --num_sequences=64`.
@@ -17,8 +17,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from jaxtrack.track import siamese
+from jaxtrack.train import sharding
 
 
 def _pad(frames: Sequence[np.ndarray], hw: tuple[int, int]) -> np.ndarray:
@@ -46,18 +48,29 @@ def make_fns(model, config):
     return jax.jit(init), jax.jit(step)
 
 
-def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarray]], init_boxes, fns=None):
+def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarray]], init_boxes, fns=None,
+                    mesh: Mesh | None = None):
     """Tracks N sequences together. videos: N frame lists ([h_i, w_i, 3] uint8 each, lengths T_i);
     init_boxes [N, 4] xywh of frame 0. Returns (boxes [N, T_max, 4], scores [N, T_max]); row i holds the init box
-    at t = 0 and NaN after T_i. `fns`: reuse `make_fns(model, config)` across calls (one compile)."""
+    at t = 0 and NaN after T_i. `fns`: reuse `make_fns(model, config)` across calls (one compile). `mesh`: a
+    `train.sharding.make_mesh()` over this process's devices: the sequences are split over its "data" axis (padded
+    to a multiple of its size with finished one-frame copies) and the parameters replicated."""
     init_boxes = np.asarray(init_boxes, np.float32)
-    if init_boxes.shape != (len(videos), 4):
-        raise ValueError(f"init_boxes must be [N, 4] = {(len(videos), 4)}, got {init_boxes.shape}")
+    n = len(videos)
+    if init_boxes.shape != (n, 4):
+        raise ValueError(f"init_boxes must be [N, 4] = {(n, 4)}, got {init_boxes.shape}")
+    put = lambda x: x
+    if mesh is not None:
+        pad = -n % mesh.size
+        videos = list(videos) + [videos[0][:1]] * pad
+        init_boxes = np.concatenate([init_boxes, np.repeat(init_boxes[:1], pad, 0)])
+        variables = sharding.put_replicated(variables, mesh)
+        put = functools.partial(jax.device_put, device=sharding.batch_sharding(mesh))
     init, step = fns or make_fns(model, config)
     lengths = np.array([len(v) for v in videos])
     hw = tuple(max(v[0].shape[i] for v in videos) for i in (0, 1))
     image_hw = np.array([v[0].shape[:2] for v in videos], np.int32)
-    states = init(variables, _pad([v[0] for v in videos], hw), init_boxes, image_hw)
+    states = init(variables, put(_pad([v[0] for v in videos], hw)), put(init_boxes), put(image_hw))
     t_max = int(lengths.max())
     out_boxes = np.full((len(videos), t_max, 4), np.nan, np.float32)
     out_scores = np.full((len(videos), t_max), np.nan, np.float32)
@@ -65,9 +78,9 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
     for t in range(1, t_max):
         active = lengths > t
         frames = _pad([v[t] if a else None for v, a in zip(videos, active)], hw)
-        states, box, score = step(variables, states, frames, active)
+        states, box, score = step(variables, states, put(frames), put(active))
         out_boxes[:, t], out_scores[:, t] = np.asarray(box), np.asarray(score)
-    return out_boxes, out_scores
+    return out_boxes[:n], out_scores[:n]
 
 
 def frames_per_second(model, config, variables, num_sequences: int, num_frames: int = 20,
