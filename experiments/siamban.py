@@ -11,7 +11,7 @@ steps_per_epoch assumes 8 devices; no ImageNet weights are loaded by this config
 
 from ml_collections import ConfigDict
 
-from experiments.siamrpnpp import RESNET50_FROZEN
+from experiments.siamrpnpp import resnet50_on_got10k
 from jaxtrack.train import run
 
 
@@ -27,12 +27,4 @@ def get_config() -> ConfigDict:
     c.checkpoint_every = 4464
     c.eval_every = 4464
     c.optim.lr.end_lr = 0.00005
-    c.optim.backbone.frozen_prefixes = RESNET50_FROZEN
-    c.optim.backbone.train_epoch = 10
-    c.optim.backbone.lr_mult = 0.1
-    c.data.dataset = "got10k"
-    c.data.eval_batches = 20
-    c.data.batch_size = 28
-    c.data.pairs.frame_range = 100
-    c.data.pairs.neg_prob = 0.2
-    return c
+    return resnet50_on_got10k(c)

@@ -29,6 +29,12 @@ def get_config() -> ConfigDict:
     c.log_every = 50
     c.checkpoint_every = 2678
     c.eval_every = 2678
+    return resnet50_on_got10k(c)
+
+
+def resnet50_on_got10k(c: ConfigDict) -> ConfigDict:
+    """What SiamRPN++ and SiamBAN share: ResNet-50 conv1 / layer1 never trained, layers 2-4 held for 10 epochs then
+    trained at 0.1x; GOT-10k pairs, 28 per device, frame range 100, 20% negatives, 20 eval batches."""
     c.optim.backbone.frozen_prefixes = RESNET50_FROZEN
     c.optim.backbone.train_epoch = 10
     c.optim.backbone.lr_mult = 0.1

@@ -61,7 +61,8 @@ def tracked_frames(config: ml_collections.ConfigDict, out: epath.Path, label: st
     video = synthetic.make_videos(1, seed=int(config.seed), config=options, split="test")[0]
     result = benchmark.read_result("otb", out / "eval" / config.benchmark / "results", label, video.name)
     path = out / "tracked_frames.png"
-    write_atomic(path, draw.png_bytes(draw.tracked_frames(video.frames, result.boxes, video.boxes, n=n)))
+    steps = draw.frame_steps(len(video), n)
+    write_atomic(path, draw.png_bytes(draw.tracked_frames(video.frames[steps], steps, result.boxes, video.boxes)))
     return path
 
 

@@ -15,7 +15,7 @@ import pytest
 from jaxtrack import boxes
 from jaxtrack.data import synthetic
 from jaxtrack.models import siamese as models
-from jaxtrack.track import export, siamese, trained
+from jaxtrack.track import draw, export, siamese, trained
 from jaxtrack.track import run as track_run
 from tests.test_models_heads import BOX, X, Z, abstract, random_variables
 
@@ -121,6 +121,23 @@ def test_track_mode(tmp_path):
     config.track_video.box = "1,2,3"
     with pytest.raises(ValueError, match=r"track_video\.box must be x,y,w,h"):
         track_run.run(config, str(tmp_path))
+
+
+def test_tracked_frames_grid():
+    """Boxes drawn on the chosen steps only: red prediction and green ground-truth outlines, tiles in a grid."""
+    frames = np.zeros((10, 20, 30, 3), np.uint8)
+    pred, gt = np.full((10, 4), [2, 3, 10, 8], np.float32), np.full((10, 4), [15, 5, 6, 6], np.float32)
+    gt[9] = np.nan
+    steps = draw.frame_steps(10, 4)
+    assert steps.tolist() == [0, 3, 6, 9]
+    grid = draw.tracked_frames(frames[steps], steps, pred, gt, cols=3, labels=False)
+    assert grid.shape == (40, 90, 3)
+    assert tuple(grid[3, 2]) == draw.PRED and tuple(grid[10, 11]) == draw.PRED  # corners (2, 3), (11, 10)
+    assert tuple(grid[5, 15]) == draw.GT and tuple(grid[7, 7]) == (0, 0, 0)  # inside the box: untouched
+    assert not (grid[20:40, 30:60] == draw.GT).all(-1).any()  # step 9: no ground truth drawn
+    assert not grid[20:40, 60:90].any()  # the empty tile filling the grid
+    with pytest.raises(ValueError, match="must agree"):
+        draw.tracked_frames(frames[:2], [0, 10], pred)
 
 
 def test_bad_input(tmp_path, export_dir):

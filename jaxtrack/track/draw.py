@@ -16,18 +16,25 @@ def draw_box(image: np.ndarray, box, colour, thickness: int = 2) -> None:
         cv2.rectangle(image, (round(x), round(y)), (round(x + w - 1), round(y + h - 1)), colour, thickness)
 
 
-def tracked_frames(frames, pred: np.ndarray, gt: np.ndarray | None = None, *, n: int = 6, cols: int = 3,
+def frame_steps(n_frames: int, n: int = 6) -> np.ndarray:
+    """[<= n] int indices of `n` evenly spaced frames of a video of `n_frames` (first and last included)."""
+    return np.unique(np.linspace(0, n_frames - 1, min(n, n_frames)).round().astype(int))
+
+
+def tracked_frames(frames, steps, pred: np.ndarray, gt: np.ndarray | None = None, *, cols: int = 3,
                    labels: bool = True) -> np.ndarray:
-    """A grid of `n` evenly spaced frames of `frames` [T, H, W, 3] uint8 with the predicted boxes `pred` [T, 4]
-    and the ground truth `gt` [T, 4] (xywh, NaN = absent). Returns [rows * H, cols * W, 3] uint8."""
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or len(pred) != len(frames) or (gt is not None and len(gt) != len(frames)):
-        raise ValueError(f"frames [T, H, W, 3], pred [T, 4] and gt [T, 4] must agree on T; got {frames.shape}, "
-                         f"{np.shape(pred)}, {None if gt is None else np.shape(gt)}")
-    idx = np.unique(np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int))
+    """A grid of the frames `frames` [S] ([H, W, 3] uint8 each) at video steps `steps` [S] with the predicted boxes
+    `pred` [T, 4] and the ground truth `gt` [T, 4] (xywh, NaN = absent) of those steps. Returns
+    [rows * H, cols * W, 3] uint8."""
+    steps = np.asarray(steps)
+    if len(frames) != len(steps) or not len(steps) or steps.max() >= len(pred) or (
+            gt is not None and len(gt) != len(pred)):
+        gt_shape = None if gt is None else np.shape(gt)
+        raise ValueError(f"frames [S], steps [S] < T, pred [T, 4] and gt [T, 4] must agree; got {len(frames)} "
+                         f"frames, steps {steps.tolist()}, pred {np.shape(pred)}, gt {gt_shape}")
     tiles = []
-    for t in idx:
-        tile = np.ascontiguousarray(frames[t].copy())
+    for frame, t in zip(frames, steps, strict=True):
+        tile = np.ascontiguousarray(np.array(frame, np.uint8))
         if gt is not None:
             draw_box(tile, gt[t], GT)
         draw_box(tile, pred[t], PRED)
