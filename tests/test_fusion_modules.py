@@ -58,6 +58,23 @@ def test_xcorr_head_value():
     np.testing.assert_allclose(np.asarray(module.apply(variables, x, z)), want, rtol=1e-5, atol=1e-6)
 
 
+def test_up_channel_xcorr_value_and_learnt_out_scale():
+    """pysot's UP-Channel branch in numpy: 3x3 template conv to features*out channels, 3x3 search conv, UP-XCorr
+    (template kernel channel o*features + f), times the learnt `out_scale` (initialised to the given value)."""
+    x, z = randn(2, 9, 9, 3), randn(2, 5, 5, 3)
+    module = fusion.UpChannelXCorr(out_channels=2, features=4, out_scale=1e-3)
+    v = module.init(jax.random.key(0), x, z)
+    assert float(v["params"]["out_scale"]) == pytest.approx(1e-3)
+    v = randomize(v)
+    got = np.asarray(module.apply(v, x, z))
+    p = jax.tree.map(lambda a: np.asarray(a, np.float64), v["params"])
+    conv = lambda a, c: np_loops.conv_valid(a.astype(np.float64), c["kernel"]) + c["bias"]
+    want = np_loops.up_xcorr(conv(x, p["search_conv"]), conv(z, p["template_conv"])) * p["out_scale"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    grad = jax.grad(lambda s: jnp.sum(module.apply({"params": {**v["params"], "out_scale": s}}, x, z)))(1.0)
+    np.testing.assert_allclose(float(grad), want.sum() / p["out_scale"], rtol=1e-4)
+
+
 def test_asymmetric_fusion_equals_concat_conv_definition_with_its_own_parameters():
     """BN-ReLU(concat-conv(x, z; [theta_z | theta_x], bias) + box MLP(w, h)), all in numpy float64."""
     x, z, wh = randn(2, 9, 10, 3), randn(2, 4, 3, 3), np.abs(randn(2, 2)) * 50

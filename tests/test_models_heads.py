@@ -59,6 +59,22 @@ def test_registered_models_output_sizes(name):
     assert all(z.shape == want_z for z in template["z"])
 
 
+@pytest.mark.parametrize("name, out", [("siamfc", {"cls": (2, 11, 11, 1)}),
+                                       ("siamrpn", {"cls": (2, 11, 11, 10), "loc": (2, 11, 11, 20)})])
+def test_single_layer_trackers_on_a_resnet_with_a_neck(name, out):
+    """The synthetic configs' one-layer trackers: layer4 of the small atrous ResNet (63 -> 7x7, 127 -> 15x15), a
+    16-channel neck cropping the template to 5x5 -> 11x11 outputs (SiamRPN's 3x3 convs: 3x3 * 13x13)."""
+    model = siamese.build(name, backbone="resnet18_small_atrous", layer="layer4", neck_channels=16, center_size=5,
+                          crop_below=12)
+    z, x, box = abstract((2, 63, 63, 3), (2, 127, 127, 3), BOX)
+    variables = jax.eval_shape(model.init, jax.random.key(0), z, x, box)
+    template = jax.eval_shape(lambda v, z, box: model.apply(v, z, box, method="template"), variables, z, box)
+    got = jax.eval_shape(lambda v, x, t: model.apply(v, x, t, method="track"), variables, x, template)
+    assert [t.shape for t in template["z"]] == [(2, 5, 5, 16)]
+    assert {k: v.shape for k, v in got.items()} == out
+    assert "neck" in variables["params"]
+
+
 def test_full_size_siamrpnpp_parameter_count():
     """pysot siamrpn_r50_l234_dwxcorr: 53.95M parameters, the count reported for SiamRPN++ (ResNet-50)."""
     variables, template, out = model_shapes(siamese.build("siamrpnpp"))

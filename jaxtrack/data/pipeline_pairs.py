@@ -117,20 +117,25 @@ class PairSampler(grain.transforms.RandomMap):
 
 
 def pair_dataset(source: VideoDataset, config: PairConfig = PairConfig(), *, seed: int,
-                 num_epochs: int | None = None,
-                 shard_options: grain.sharding.ShardOptions | None = None) -> grain.MapDataset:
-    """Pairs as a grain MapDataset: this shard's items, shuffled and re-augmented each epoch.
-
-    Deterministic given (`seed`, shard); `num_epochs=None` repeats forever. `shard_options` defaults
-    to `grain.sharding.ShardByJaxProcess(drop_remainder=True)`; shards hold disjoint item sets.
-    """
+                 num_epochs: int | None = None) -> grain.MapDataset:
+    """All pairs as a grain MapDataset (the global stream): the epoch's items shuffled and re-augmented each
+    epoch, `num_epochs=None` repeating forever. Deterministic given `seed`; element i depends on i only."""
     sampler = PairSampler(source, config)
-    shard = shard_options or grain.sharding.ShardByJaxProcess(drop_remainder=True)
-    items = sampling.shard_indices(len(sampler), shard)
-    if not len(items):
-        raise ValueError(f"shard {shard.shard_index}/{shard.shard_count} of {len(sampler)} pair items is empty")
-    order_seed, augment_seed = (int(s) for s in np.random.SeedSequence([seed, shard.shard_index]).generate_state(2))
+    order_seed, augment_seed = (int(s) for s in np.random.SeedSequence([seed, 0]).generate_state(2))
+    items = np.arange(len(sampler))
     return sampling.epoch_shuffle(items, seed=order_seed, num_epochs=num_epochs).random_map(sampler, seed=augment_seed)
+
+
+class _ShardRows:
+    """Position k of shard `index` of `count` -> element of `stream`: row k % B of global batch k // B, whose
+    shard rows start at `index * B` (B = `batch_size`, the global batch holds `count * B` rows)."""
+
+    def __init__(self, stream: grain.MapDataset, batch_size: int, index: int, count: int):
+        self.stream, self.batch_size, self.index, self.count = stream, batch_size, index, count
+
+    def __call__(self, k: int):
+        batch, row = divmod(int(k), self.batch_size)
+        return self.stream[(batch * self.count + self.index) * self.batch_size + row]
 
 
 def set_cv2_threads(num_threads: int, *_worker_info) -> None:
@@ -143,6 +148,10 @@ def pair_batches(source: VideoDataset, config: PairConfig = PairConfig(), *, bat
                  num_threads: int = 4, num_workers: int = 0, cv2_threads: int = 1) -> grain.IterDataset:
     """Batches of pairs (leaves gain a leading [B] axis; last partial batch dropped).
 
+    Sharding (`shard_options`, default `grain.sharding.ShardByJaxProcess()`): the `shard_count` shards split
+    each global batch of `shard_count * batch_size` pairs of `pair_dataset`, shard i taking rows
+    [i * B, (i + 1) * B). So N processes with batch B each see together exactly the batches of one process
+    with batch N * B (same pairs, same augmentation); `drop_remainder` is implied (no partial global batch).
     `iter(...)` gives a grain DatasetIterator whose `get_state()` / `set_state()` resume mid-epoch.
     Parallelism: `num_threads` grain reader threads per process (any count gives the same batches),
     `num_workers` grain worker processes (0 = none; each batches its own slice, so batches are
@@ -152,11 +161,17 @@ def pair_batches(source: VideoDataset, config: PairConfig = PairConfig(), *, bat
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     set_cv2_threads(cv2_threads)
-    ds = pair_dataset(source, config, seed=seed, num_epochs=num_epochs, shard_options=shard_options)
+    ds = pair_dataset(source, config, seed=seed, num_epochs=num_epochs)
+    shard = shard_options or grain.sharding.ShardByJaxProcess()
+    if shard.shard_count > 1:
+        rows = len(ds) // (batch_size * shard.shard_count) * batch_size
+        if not rows:
+            raise ValueError(f"{len(ds)} pairs do not fill one global batch of {shard.shard_count} shards x "
+                             f"{batch_size}")
+        ds = grain.MapDataset.range(rows).map(_ShardRows(ds, batch_size, shard.shard_index, shard.shard_count))
     ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=4 * batch_size))
     ds = ds.batch(batch_size, drop_remainder=True)
     if num_workers:
         ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers),
                             worker_init_fn=functools.partial(set_cv2_threads, cv2_threads))
     return ds
-

@@ -12,6 +12,8 @@ Config fields (ml_collections ConfigDict or dict; defaults in brackets):
   vot [False]: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots [True].
 Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`),
 `summary.md` (table overall and per attribute), `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
+Multi-host (`--distributed`): every process tracks its share of the sequences (`train.sharding.process_share`),
+the runs are gathered to all processes, and process 0 writes the files.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import functools
 import json
 from collections.abc import Callable
 
+import jax
 import numpy as np
 from absl import logging
 from etils import epath
@@ -31,6 +34,7 @@ from jaxtrack.data.prepare import write_atomic
 from jaxtrack.data.readers import got10k, lasot, otb, vot
 from jaxtrack.eval import benchmark
 from jaxtrack.track import baselines, trained
+from jaxtrack.train import sharding
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,29 +106,40 @@ def _summary_json(s: benchmark.Summary) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dataclasses.asdict(s).items()}
 
 
+def _distributed(fn, videos, label: str) -> list:
+    """[fn(video) for video in videos]: this process's share (progress bar), gathered to every process."""
+    share = sharding.process_share(len(videos))
+    mine = [fn(videos[i]) for i in tqdm(share, desc=label, unit="seq", dynamic_ncols=True, leave=False)]
+    return sharding.gather_shares(mine, len(videos))
+
+
 def track_all(factory, videos, dataset: Dataset, results: epath.Path, label: str) -> list[benchmark.Run]:
-    """One-pass runs of `label` over `videos` (progress bar with sequences/s), result files written as they come."""
-    runs = []
-    for video in tqdm(videos, desc=label, unit="seq", dynamic_ncols=True, leave=False):
-        runs.append(benchmark.run_sequence(factory(), video))
-        benchmark.write_result(dataset.layout, results, label, video.name, runs[-1], one_based=dataset.one_based)
+    """One-pass runs of `label` over `videos` (split over the processes); process 0 writes the result files."""
+    runs = _distributed(lambda video: benchmark.run_sequence(factory(), video), videos, label)
+    if jax.process_index() == 0:
+        for video, r in zip(videos, runs, strict=True):
+            benchmark.write_result(dataset.layout, results, label, video.name, r, one_based=dataset.one_based)
     return runs
 
 
 def submit(trackers, videos, dataset: Dataset, out_dir: epath.Path) -> dict:
-    """Benchmarks without ground truth (GOT-10k test): result files and one submission archive per tracker."""
+    """Benchmarks without ground truth (GOT-10k test): result files and one submission archive per tracker
+    (written by process 0; the others return the same report)."""
     report = {}
     for label, factory in trackers.items():
         track_all(factory, videos, dataset, out_dir / "results", label)
-        report[label] = {"submission": str(benchmark.submission_zip(out_dir / "results", label))}
-        logging.info("%s: upload %s", label, report[label]["submission"])
-    write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
+        if jax.process_index() == 0:
+            logging.info("%s: upload %s", label, benchmark.submission_zip(out_dir / "results", label))
+        report[label] = {"submission": str(out_dir / "results" / f"{label}.zip")}
+    if jax.process_index() == 0:
+        write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
     return report
 
 
 def run(config, workdir: str) -> dict:
     """Evaluates every tracker of `config` on `config.benchmark`; returns {tracker: {attribute: summary dict}}
-    (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks."""
+    (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks. Every
+    process returns the report; only process 0 writes."""
     name = _get(config, "benchmark", "synthetic")
     if name not in DATASETS:
         raise KeyError(f"config.benchmark {name!r} is not registered; expected one of {sorted(DATASETS)}")
@@ -143,10 +158,12 @@ def run(config, workdir: str) -> dict:
                                                                                                    strict=True)])
         report[label] = {attr: _summary_json(s) for attr, s in per_attr[label].items()}
         if with_vot:
-            runs = [benchmark.run_vot(factory(), v) for v in videos]
+            runs = _distributed(lambda video, f=factory: benchmark.run_vot(f(), video), videos, f"{label} (VOT)")
             report[label]["vot"] = {**benchmark.accuracy_robustness(runs), "eao": benchmark.eao(runs)}
         logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
                      per_attr[label]["all"].precision_20)
+    if jax.process_index():
+        return report
     attrs = sorted({a for d in per_attr.values() for a in d}, key=lambda a: (a != "all", a))
     md = [f"# {name}: {len(videos)} sequences\n"]
     for attr in attrs:

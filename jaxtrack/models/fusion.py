@@ -69,12 +69,17 @@ class DepthwiseXCorr(nn.Module):
 
 class UpChannelXCorr(nn.Module):
     """pysot's UP-Channel branch: template 3x3 conv to `features * out_channels` channels, search 3x3
-    conv to `features`, UP-XCorr -> [B, Ho', Wo', out_channels] (optional 1x1 adjust, SiamRPN's loc)."""
+    conv to `features`, UP-XCorr -> [B, Ho', Wo', out_channels] (optional 1x1 adjust, SiamRPN's loc).
+
+    `out_scale`: None (pysot) or the initial value of a learnt scalar multiplying the correlation (SiamFC's
+    adjust): the correlation sums features * Hz' * Wz' products, so from scratch its outputs start in the hundreds.
+    """
 
     out_channels: int
     features: int = 256
     kernel_size: int = 3
     adjust: bool = False
+    out_scale: float | None = None
     impl: str = "auto"
 
     @nn.compact
@@ -84,6 +89,8 @@ class UpChannelXCorr(nn.Module):
         kernel = nn.Conv(self.features * self.out_channels, k, padding="VALID", name="template_conv")(z)
         search = nn.Conv(self.features, k, padding="VALID", name="search_conv")(x)
         out = ops.up_xcorr(search, kernel, impl=self.impl)
+        if self.out_scale is not None:
+            out = out * self.param("out_scale", nn.initializers.constant(self.out_scale), ())
         return nn.Conv(self.out_channels, (1, 1), name="adjust")(out) if self.adjust else out
 
 

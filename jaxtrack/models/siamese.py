@@ -59,12 +59,6 @@ class SiameseTracker(nn.Module):
         return self.track(x_img, self.template(z_img, box_wh, train), train)
 
 
-def single_layer(head: str, backbone: str, backbone_args: dict | None = None, layer: str = "layer5",
-                 **head_args) -> SiameseTracker:
-    """A one-layer tracker without neck (SiamFC, SiamRPN on AlexNet); `head_args` are the head's attributes."""
-    return SiameseTracker(get_backbone(backbone, **(backbone_args or {})), get_head(head, **head_args), (layer,))
-
-
 def multi_layer(head: str, backbone: str = "resnet50", backbone_args: dict | None = None,
                 layers: Sequence[str] = ("layer2", "layer3", "layer4"), neck_channels: int | None = 256,
                 center_size: int = 7, crop_below: int = 20, **head_args) -> SiameseTracker:
@@ -77,9 +71,17 @@ def multi_layer(head: str, backbone: str = "resnet50", backbone_args: dict | Non
                           tuple(layers), neck)
 
 
+def single_layer(head: str, backbone: str, backbone_args: dict | None = None, layer: str = "layer5",
+                 neck_channels: int | None = None, **kwargs) -> SiameseTracker:
+    """A one-layer tracker (SiamFC, SiamRPN): the backbone's `layer`, no neck unless `neck_channels` (a ResNet's
+    ReLU outputs need one to correlate); `kwargs`: `multi_layer`'s center_size / crop_below and the head's
+    attributes."""
+    return multi_layer(head, backbone, backbone_args, (layer,), neck_channels, **kwargs)
+
+
 MODELS: dict[str, Callable[..., SiameseTracker]] = {
-    "siamfc": functools.partial(single_layer, "siamfc", "alexnet_siamfc"),  # out_scale, impl
-    "siamrpn": functools.partial(single_layer, "up_rpn", "alexnet"),  # anchor_num, features, impl
+    "siamfc": functools.partial(single_layer, "siamfc", backbone="alexnet_siamfc"),  # out_scale, impl
+    "siamrpn": functools.partial(single_layer, "up_rpn", backbone="alexnet"),  # anchor_num, features, impl
     "siamrpnpp": functools.partial(multi_layer, "multi_rpn", branch="dw"),  # anchor_num, weighted, hidden, impl
     "siamban": functools.partial(multi_layer, "multi_ban", branch="dw"),  # cls_out_channels, weighted, ...
     "siamrpnpp_acm": functools.partial(multi_layer, "multi_rpn", branch="acm"),

@@ -2,7 +2,9 @@
 
 Frames of different sizes are zero-padded to a common [H, W] (each state keeps its valid `image_hw`, so crops pad
 with the mean colour exactly as on the unpadded frame); sequences that have ended are masked: their state is
-carried unchanged and their outputs are NaN. With a device mesh the sequences are split over all local devices.
+carried unchanged and their outputs are NaN. With a device mesh the sequences are split over its devices; a mesh
+over several processes (`train.sharding.make_mesh()` after `jax.distributed.initialize`) splits them over the
+processes first (round robin), each tracking its share on its own devices, and gathers the results to all.
 
     result = track_sequences(model, config, variables, frames_list, init_boxes)   # boxes [N, T_max, 4]
 Timing: `python -m jaxtrack.track.batched --tracker=siamfc --num_sequences=64`.
@@ -53,12 +55,16 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
     """Tracks N sequences together. videos: N frame lists ([h_i, w_i, 3] uint8 each, lengths T_i);
     init_boxes [N, 4] xywh of frame 0. Returns (boxes [N, T_max, 4], scores [N, T_max]); row i holds the init box
     at t = 0 and NaN after T_i. `fns`: reuse `make_fns(model, config)` across calls (one compile). `mesh`: a
-    `train.sharding.make_mesh()` over this process's devices: the sequences are split over its "data" axis (padded
-    to a multiple of its size with finished one-frame copies) and the parameters replicated."""
+    `train.sharding.make_mesh()`: the sequences are split over its "data" axis (padded to a multiple of its size
+    with finished one-frame copies) and the parameters replicated. A mesh spanning several processes needs the
+    same arguments on every process (a collective): process p tracks sequences p, p + P, ... on its devices of
+    `mesh`, and every process returns all N rows."""
     init_boxes = np.asarray(init_boxes, np.float32)
     n = len(videos)
     if init_boxes.shape != (n, 4):
         raise ValueError(f"init_boxes must be [N, 4] = {(n, 4)}, got {init_boxes.shape}")
+    if mesh is not None and len(mesh.local_devices) < mesh.size:
+        return _across_processes(model, config, variables, videos, init_boxes, fns, mesh)
     put = lambda x: x
     if mesh is not None:
         pad = -n % mesh.size
@@ -81,6 +87,23 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
         states, box, score = step(variables, states, put(frames), put(active))
         out_boxes[:, t], out_scores[:, t] = np.asarray(box), np.asarray(score)
     return out_boxes[:n], out_scores[:n]
+
+
+def _across_processes(model, config, variables, videos, init_boxes: np.ndarray, fns, mesh: Mesh):
+    """`track_sequences` on a multi-process `mesh`: this process's share on its devices, rows gathered to all."""
+    share = sharding.process_share(len(videos))
+    rows = []
+    if len(share):
+        variables = jax.device_get(variables)  # on this process's devices only (a global array: replicated)
+        boxes, scores = track_sequences(model, config, variables, [videos[i] for i in share], init_boxes[share],
+                                        fns, sharding.local_part(mesh))
+        rows = [(boxes[j, :len(videos[i])], scores[j, :len(videos[i])]) for j, i in enumerate(share)]
+    t_max = max(len(v) for v in videos)
+    out_boxes = np.full((len(videos), t_max, 4), np.nan, np.float32)
+    out_scores = np.full((len(videos), t_max), np.nan, np.float32)
+    for i, (boxes, scores) in enumerate(sharding.gather_shares(rows, len(videos))):
+        out_boxes[i, :len(boxes)], out_scores[i, :len(scores)] = boxes, scores
+    return out_boxes, out_scores
 
 
 def frames_per_second(model, config, variables, num_sequences: int, num_frames: int = 20,

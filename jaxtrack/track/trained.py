@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import jax
 import orbax.checkpoint as ocp
 from etils import epath
 
@@ -30,7 +31,8 @@ def checkpoint_steps(workdir: epath.PathLike) -> list[int]:
 
 def load_variables(workdir: epath.PathLike, step: int = -1) -> dict:
     """Flax variables {"params", "batch_stats"} of the TrainState checkpoint `step` (-1: latest) in
-    `<workdir>/checkpoints/<step>/state` (jaxtrack.train.checkpoint layout), restored without a template."""
+    `<workdir>/checkpoints/<step>/state` (jaxtrack.train.checkpoint layout), restored without a template onto this
+    process's first device, whatever devices saved it (e.g. a multi-host run)."""
     ckpt_dir = epath.Path(workdir) / "checkpoints"
     steps = checkpoint_steps(workdir)
     if not steps:
@@ -38,7 +40,12 @@ def load_variables(workdir: epath.PathLike, step: int = -1) -> dict:
     step = steps[-1] if step < 0 else step
     if step not in steps:
         raise FileNotFoundError(f"{ckpt_dir}: no checkpoint {step}; have {steps}")
-    state = ocp.StandardCheckpointer().restore((ckpt_dir / str(step) / "state").absolute())
+    path = (ckpt_dir / str(step) / "state").absolute()
+    here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
+        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here),
+                              ckptr.metadata(path).item_metadata.tree)
+        state = ckptr.restore(path, args=ocp.args.StandardRestore(target))
     return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
 
 

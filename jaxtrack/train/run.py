@@ -14,6 +14,7 @@ included (grain `get_state` / `set_state`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import io
 import itertools
@@ -30,7 +31,7 @@ from etils import epath
 
 from jaxtrack.data import augment, pipeline_pairs, prepare, tfds_source
 from jaxtrack.track import run as track_run
-from jaxtrack.train import tasks, trainer
+from jaxtrack.train import metrics_io, sharding, tasks, trainer
 
 LOSS_KEYS = ("train/loss", "train/cls_loss", "train/loc_loss", "eval/loss")
 
@@ -81,12 +82,18 @@ def batch_size(config: ml_collections.ConfigDict) -> int:
 
 def make_data(config: ml_collections.ConfigDict, workdir: epath.Path, split: str, *, seed: int,
               num_epochs: int | None = None) -> Callable[[], grain.DatasetIterator]:
-    """() -> a fresh checkpointable iterator over this process's pair batches of `split` (see `pair_batches`)."""
+    """() -> a fresh checkpointable iterator over this process's pair batches of `split` (see `pair_batches`:
+    the global batches do not depend on the process count). Process 0 builds a missing dataset first."""
     data = config.data
-    source = tfds_source.load(data.dataset, split, data_dir=data.data_dir or str(workdir.parent / "tfds"),
-                              manual_dir=data.manual_dir or None, **data.options.to_dict())
+    load = functools.partial(tfds_source.load, data.dataset, split, data_dir=data.data_dir or str(workdir.parent /
+                             "tfds"), manual_dir=data.manual_dir or None, **data.options.to_dict())
+    if jax.process_index() == 0:  # builds the dataset if missing; the other processes then only read it
+        source = load()
+    sharding.barrier(f"tfds {data.dataset} {split}")
+    if jax.process_index():
+        source = load()
     pairs = pair_config(data.pairs)
-    shard = grain.sharding.ShardByJaxProcess(drop_remainder=True)
+    shard = grain.sharding.ShardByJaxProcess()  # each process: its rows of every global batch
     return lambda: iter(pipeline_pairs.pair_batches(
         source, pairs, batch_size=batch_size(config), seed=seed, num_epochs=num_epochs, shard_options=shard,
         num_threads=data.num_threads, num_workers=data.num_workers))
@@ -95,8 +102,7 @@ def make_data(config: ml_collections.ConfigDict, workdir: epath.Path, split: str
 def read_metrics(path: epath.Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{key: (steps [N], values [N])} from a metrics.jsonl, the last line per (step, key) (resumed runs)."""
     table: dict[str, dict[int, float]] = {}
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
+    for row in metrics_io.read_metrics(str(path)):
         for k, v in row.items():
             if k not in ("step", "time") and v is not None:
                 table.setdefault(k, {})[row["step"]] = v
@@ -139,6 +145,7 @@ def summarize(metrics: dict, pairs_per_step: int) -> dict:
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains `config.model.name` on `config.data` pairs into `workdir`; returns the `train_summary.json` dict."""
+    sharding.initialize_distributed(config)
     workdir = epath.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     task = tasks.make_task(config)

@@ -53,10 +53,12 @@ def layer_average(module: nn.Module, name: str, outs: Sequence, weighted: bool):
 
 class UPChannelRPN(nn.Module):
     """SiamRPN (Li et al. 2018): up-channel correlation on one layer (AlexNet: 6x6 * 22x22 -> 17x17).
-    `features`: channels of the 3x3 convs (pysot: the input's). loc has pysot's 1x1 `loc_adjust`."""
+    `features`: channels of the 3x3 convs (pysot: the input's). loc has pysot's 1x1 `loc_adjust`. `out_scale`:
+    `UpChannelXCorr`'s learnt output scale for both branches (None: pysot's unscaled sums)."""
 
     anchor_num: int = 5
     features: int | None = None
+    out_scale: float | None = None
     impl: str = "auto"
 
     @nn.compact
@@ -67,8 +69,9 @@ class UPChannelRPN(nn.Module):
         x, z = xs[0], zs[0]
         features = self.features or x.shape[-1]
         k = self.anchor_num
-        cls = fusion.UpChannelXCorr(2 * k, features, impl=self.impl, name="cls")(x, z, train)
-        loc = fusion.UpChannelXCorr(4 * k, features, adjust=True, impl=self.impl, name="loc")(x, z, train)
+        cls = fusion.UpChannelXCorr(2 * k, features, out_scale=self.out_scale, impl=self.impl, name="cls")(x, z, train)
+        loc = fusion.UpChannelXCorr(4 * k, features, adjust=True, out_scale=self.out_scale, impl=self.impl,
+                                    name="loc")(x, z, train)
         return {"cls": cls, "loc": loc}
 
 
