@@ -323,7 +323,8 @@ def eao_interval(lengths: Sequence[int]) -> tuple[int, int]:
 
 def eao(runs: Sequence[VOTRun], interval: tuple[int, int] | None = None) -> float:
     """Expected average overlap: the mean of `eao_curve` over Ns in `interval` (inclusive; default
-    `eao_interval` of the sequence lengths; VOT2018 used (100, 356))."""
+    `eao_interval` of the sequence lengths; VOT2018 used (100, 356)); NaN when no segment reaches the interval."""
     lo, hi = eao_interval([len(r.overlaps) for r in runs]) if interval is None else interval
-    curve = eao_curve([s for r in runs for s in segments(r)])
-    return float(np.nanmean(curve[lo:hi + 1]))
+    curve = eao_curve([s for r in runs for s in segments(r)])[lo:hi + 1]
+    curve = curve[~np.isnan(curve)]
+    return float(curve.mean()) if curve.size else float("nan")
