@@ -4,7 +4,7 @@
     python launch.py --experiment=quickstart --workdir=runs/qs --config.tracker.num_epochs=2   # a shorter run
 
 Each sub-config is the named experiment's own, so any of their keys can be overridden here: `tracker` is
-siamrpnpp_acm_synthetic (the quickest ACM tracker to train: ~4.5 min, and the best ACM one on the test split),
+siamrpnpp_acm_synthetic (the quickest ACM tracker to train: 4.5-6 min, and the best ACM one on the test split),
 `summarizer` dpplstm_synthetic, `eval` eval_synthetic. Stages and outputs: jaxtrack/quickstart.py.
 """
 
