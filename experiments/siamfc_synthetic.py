@@ -35,7 +35,7 @@ depends on the crop scale follows it: neck template crop 5x5 (of 7x7; search fea
 `crop_below` 12) -> 11x11 output; augmentation shifts halved (template 2, search 32 px); anchors of scale 4
 (32 px, the target's size in the crop, as pysot's scale 8 is at 255); the tracker crops the same sizes
 (`config.track`, read by `jaxtrack.eval.run`). Anchor positives at IoU > 0.5 (pysot 0.6): with 32 px anchors at
-stride 8 only ~2.5 anchors per pair passed 0.6, ~7 pass 0.5, and the box regression trained on the rest barely
+stride 8 only ~2.5 anchors per pair passed 0.6, ~7 pass 0.5, and the box regression, trained on so few, barely
 improved (SiamRPN loc loss 0.60 -> 0.28, the boxes lagged the moving target by ~5% of its size). Success AUC on
 100 VAL videos at 0.6 -> 0.5: SiamRPN 0.409 -> 0.438 (seed 1: 0.393 -> 0.445; 0.4: 0.416; 0.5 with loc weight
 2.4: 0.417), SiamRPN++ 0.306 -> 0.379, SiamRPN++-ACM 0.337 -> 0.380. Tracking: window_influence 0.3 and lr (size
