@@ -52,6 +52,7 @@ def test_got10k_submission_zip(tmp_path):
     for seq in ("GOT-10k_Test_000001", "GOT-10k_Test_000002"):
         benchmark.write_result("got10k", tmp_path, "trk", seq, res)
     path = benchmark.submission_zip(tmp_path, "trk")
+    assert path == benchmark.submission_path(tmp_path, "trk") == tmp_path / "trk.zip"
     with zipfile.ZipFile(path) as z:
         assert sorted(z.namelist()) == [f"GOT-10k_Test_00000{i}/GOT-10k_Test_00000{i}_{k}.txt"
                                         for i in (1, 2) for k in ("001", "time")]

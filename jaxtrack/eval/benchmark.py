@@ -116,6 +116,11 @@ def read_result(layout: str, root, tracker: str, seq: str, *, one_based: bool = 
     return Run(b, np.full(len(b), np.nan, np.float32), np.loadtxt(time_path, delimiter=",", ndmin=1))
 
 
+def submission_path(root: epath.PathLike, tracker: str) -> epath.Path:
+    """`<root>/<tracker>.zip`: where `submission_zip` writes `tracker`'s archive."""
+    return epath.Path(root) / f"{tracker}.zip"
+
+
 def submission_zip(root: epath.PathLike, tracker: str) -> epath.Path:
     """Zips `<root>/<tracker>/` (a "got10k" layout) into `<root>/<tracker>.zip` with the sequence folders at the
     archive's top level, as got10k-toolkit's `ExperimentGOT10k.report` does for the test-server submission."""
@@ -127,7 +132,7 @@ def submission_zip(root: epath.PathLike, tracker: str) -> epath.Path:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for path in files:
             z.writestr(f"{path.parent.name}/{path.name}", path.read_bytes())
-    out = epath.Path(root) / f"{tracker}.zip"
+    out = submission_path(root, tracker)
     write_atomic(out, buf.getvalue())
     return out
 

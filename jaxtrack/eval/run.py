@@ -130,7 +130,7 @@ def submit(trackers, videos, dataset: Dataset, out_dir: epath.Path) -> dict:
         track_all(factory, videos, dataset, out_dir / "results", label)
         if jax.process_index() == 0:
             logging.info("%s: upload %s", label, benchmark.submission_zip(out_dir / "results", label))
-        report[label] = {"submission": str(out_dir / "results" / f"{label}.zip")}
+        report[label] = {"submission": str(benchmark.submission_path(out_dir / "results", label))}
     if jax.process_index() == 0:
         write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
     return report
