@@ -23,8 +23,8 @@ from etils import epath
 from ml_collections import config_flags
 
 import experiments
-from jaxtrack.data import prepare
-from jaxtrack.train import sharding
+from jaxtrack import files
+from jaxtrack import sharding
 
 # mode -> "module:function" with signature run(config, workdir); imported only when used.
 MODES = {
@@ -86,7 +86,7 @@ def prepare_workdir(workdir: epath.Path, config) -> None:
             print(f"--noresume: moved the previous {workdir} to {old}")
         workdir.mkdir(parents=True, exist_ok=True)
         if jax.process_index() == 0:
-            prepare.write_atomic(workdir / "config.json", config.to_json_best_effort(indent=1).encode())
+            files.write_atomic(workdir / "config.json", config.to_json_best_effort(indent=1).encode())
     except OSError as e:
         sys.exit(f"error: workdir {workdir} is not writable ({e.strerror}); choose another --workdir")
 

@@ -22,7 +22,7 @@ import numpy as np
 from etils import epath
 
 from jaxtrack.data import synthetic
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.eval import benchmark, summ_eval, summ_run
 from jaxtrack.eval import run as eval_run
 from jaxtrack.track import draw, trained

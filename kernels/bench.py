@@ -25,7 +25,7 @@ from absl import app, flags
 from etils import epath
 
 from jaxtrack import ops
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.ops import registry
 from kernels import roofline, torch_peer
 

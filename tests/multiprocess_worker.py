@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtrack.train import sharding
+from jaxtrack import sharding
 
 TINY_VIDEOS = {"height": 64, "width": 80, "n_frames": 8, "n_shots": 1, "min_shot_len": 8}
 EVAL = {"benchmark": "synthetic", "num_videos": 3, "synthetic": TINY_VIDEOS, "baselines": ["static", "kcf"],

@@ -117,7 +117,7 @@ MULTIDEVICE = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jaxtrack.models import siamese as models
     from jaxtrack.track import batched, siamese
-    from jaxtrack.train import sharding
+    from jaxtrack import sharding
     assert jax.device_count() == 4, jax.devices()
     model = models.build("siamfc", backbone_args={"width_mult": 0.25})
     variables = model.init(jax.random.key(0), jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3)))

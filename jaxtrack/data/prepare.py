@@ -7,8 +7,6 @@ search crops of a few training pairs with the target box drawn; negatives marked
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 
 import cv2
@@ -18,15 +16,8 @@ from absl import logging
 from etils import epath
 
 from jaxtrack.data import pipeline_pairs, tfds_source
+from jaxtrack.files import write_atomic
 
-
-def write_atomic(path: epath.Path, data: bytes) -> None:
-    """Writes `data` to `path` through a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def dataset_stats(source) -> dict:

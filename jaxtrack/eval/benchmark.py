@@ -10,7 +10,7 @@ Result files (got-10k/toolkit layouts, values `%.3f` comma-separated):
   "otb":   `<dir>/<tracker>/<seq>.txt` boxes, `<dir>/<tracker>/times/<seq>_time.txt` seconds per frame; boxes
            1-based for OTB / LaSOT / UAV123 (the datasets' own convention), 0-based for the synthetic split.
   "got10k": `<dir>/<tracker>/<seq>/<seq>_001.txt` 0-based boxes, `<dir>/<tracker>/<seq>/<seq>_time.txt`.
-Every file is written atomically (`prepare.write_atomic`).
+Every file is written atomically (`files.write_atomic`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import boxes
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import metrics

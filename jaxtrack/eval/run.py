@@ -30,11 +30,11 @@ from etils import epath
 from tqdm.auto import tqdm
 
 from jaxtrack.data import synthetic
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.data.readers import got10k, lasot, otb, vot
 from jaxtrack.eval import benchmark
 from jaxtrack.track import baselines, trained
-from jaxtrack.train import sharding
+from jaxtrack import sharding
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from etils import epath
 
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.data.video import Video
 from jaxtrack.eval import kts
 from jaxtrack.eval.summarization import f_score, keyshot_summary, rank_correlation, upsample_scores

@@ -22,7 +22,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from jaxtrack.track import siamese
-from jaxtrack.train import sharding
+from jaxtrack import sharding
 
 
 def _pad(frames: Sequence[np.ndarray], hw: tuple[int, int]) -> np.ndarray:

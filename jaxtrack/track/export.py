@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from etils import epath
 
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.track import siamese
 from jaxtrack.track.trained import load_tracker
 

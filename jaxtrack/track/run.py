@@ -24,7 +24,7 @@ import numpy as np
 from etils import epath
 
 from jaxtrack.data import synthetic
-from jaxtrack.data.prepare import write_atomic
+from jaxtrack.files import write_atomic
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import benchmark

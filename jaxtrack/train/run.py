@@ -29,7 +29,8 @@ import numpy as np
 from absl import logging
 from etils import epath
 
-from jaxtrack.data import augment, pipeline_pairs, prepare, tfds_source
+from jaxtrack import files
+from jaxtrack.data import augment, pipeline_pairs, tfds_source
 from jaxtrack.track import run as track_run
 from jaxtrack.train import metrics_io, sharding, tasks, trainer
 
@@ -126,7 +127,7 @@ def plot_losses(metrics: dict, path: epath.Path, title: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
-    prepare.write_atomic(path, buf.getvalue())
+    files.write_atomic(path, buf.getvalue())
 
 
 def summarize(metrics: dict, pairs_per_step: int) -> dict:
@@ -161,7 +162,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     summary = {"model": config.model.name, "workdir": str(workdir),
                **summarize(metrics, batch_size(config) * jax.process_count())}
     plot_losses(metrics, workdir / "loss_curve.png", f"{config.model.name} ({config.data.dataset})")
-    prepare.write_atomic(workdir / "train_summary.json", json.dumps(summary, indent=1).encode())
+    files.write_atomic(workdir / "train_summary.json", json.dumps(summary, indent=1).encode())
     logging.info("training summary: %s", summary)
     return summary
 

@@ -21,7 +21,8 @@ import optax
 from absl import logging
 from jax.sharding import Mesh
 
-from jaxtrack.train import checkpoint, metrics_io, optim, sharding
+from jaxtrack import sharding
+from jaxtrack.train import checkpoint, metrics_io, optim
 from jaxtrack.train.state import TrainState, step_key
 
 Batch = Any
