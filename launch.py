@@ -23,8 +23,7 @@ from etils import epath
 from ml_collections import config_flags
 
 import experiments
-from jaxtrack import files
-from jaxtrack import sharding
+from jaxtrack import files, sharding
 
 # mode -> "module:function" with signature run(config, workdir); imported only when used.
 MODES = {

@@ -22,9 +22,9 @@ import numpy as np
 from etils import epath
 
 from jaxtrack.data import synthetic
-from jaxtrack.files import write_atomic
 from jaxtrack.eval import benchmark, summ_eval, summ_run
 from jaxtrack.eval import run as eval_run
+from jaxtrack.files import write_atomic
 from jaxtrack.track import draw, trained
 from jaxtrack.train import run as train_run
 

@@ -19,7 +19,6 @@ from jaxtrack.data import pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
 
 
-
 def dataset_stats(source) -> dict:
     videos = source.videos
     lengths = np.array([len(v) for v in videos])

@@ -29,10 +29,10 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import boxes
-from jaxtrack.files import write_atomic
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import metrics
+from jaxtrack.files import write_atomic
 
 
 def frames(video: Video) -> Iterator[np.ndarray]:

@@ -29,12 +29,12 @@ from absl import logging
 from etils import epath
 from tqdm.auto import tqdm
 
+from jaxtrack import sharding
 from jaxtrack.data import synthetic
-from jaxtrack.files import write_atomic
 from jaxtrack.data.readers import got10k, lasot, otb, vot
 from jaxtrack.eval import benchmark
+from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines, trained
-from jaxtrack import sharding
 
 
 @dataclasses.dataclass(frozen=True)

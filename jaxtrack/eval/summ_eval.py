@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from etils import epath
 
-from jaxtrack.files import write_atomic
 from jaxtrack.data.video import Video
 from jaxtrack.eval import kts
 from jaxtrack.eval.summarization import f_score, keyshot_summary, rank_correlation, upsample_scores
+from jaxtrack.files import write_atomic
 
 METRICS = ("f", "precision", "recall", "tau", "rho")
 

@@ -26,9 +26,9 @@ from etils import epath
 from jaxtrack.data import tfds_source
 from jaxtrack.data.features import FeatureConfig, FrameFeatures, video_features
 from jaxtrack.data.pipeline_summ import SummConfig, bucket_length, summ_batches
-from jaxtrack.files import write_atomic
 from jaxtrack.eval import summ_eval
 from jaxtrack.eval.summarization import keyshot_summary, upsample_scores
+from jaxtrack.files import write_atomic
 from jaxtrack.models.summarizer import Summarizer
 from jaxtrack.train import dpp, trainer
 from jaxtrack.train.summ_task import SummTask, model_batch

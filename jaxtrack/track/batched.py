@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from jaxtrack.track import siamese
 from jaxtrack import sharding
+from jaxtrack.track import siamese
 
 
 def _pad(frames: Sequence[np.ndarray], hw: tuple[int, int]) -> np.ndarray:

@@ -24,10 +24,10 @@ import numpy as np
 from etils import epath
 
 from jaxtrack.data import synthetic
-from jaxtrack.files import write_atomic
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import benchmark
+from jaxtrack.files import write_atomic
 from jaxtrack.track import draw, export, trained
 
 
