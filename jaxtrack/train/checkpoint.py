@@ -1,6 +1,7 @@
 """Orbax checkpoints of a TrainState together with the data iterator's state.
 
-Layout: `<directory>/<step>/state` (orbax PyTree of the TrainState) and `<directory>/<step>/data/
+Layout (the one place that knows it): a run's checkpoints are in `directory(workdir)` = `<workdir>/checkpoints`;
+checkpoint `<step>` holds `<step>/state` (orbax PyTree of the TrainState) and `<directory>/<step>/data/
 process_<i>-of-<n>.json` (each process's grain iterator state, grain's orbax handler). Saves are atomic
 (orbax writes to a temporary directory and renames) and asynchronous for the arrays. Kept: the last `keep`
 checkpoints, plus, when `best_metric` is set, the best one by that metric.
@@ -17,6 +18,38 @@ import jax
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers as ocm
+
+
+DIRNAME, STATE, DATA = "checkpoints", "state", "data"
+
+
+def directory(workdir: epath.PathLike) -> epath.Path:
+    """Where a run in `workdir` keeps its checkpoints."""
+    return epath.Path(workdir) / DIRNAME
+
+
+def steps(workdir: epath.PathLike) -> list[int]:
+    """Sorted steps of the checkpoints of the run in `workdir` ([] when there are none)."""
+    ckpt_dir = directory(workdir)
+    return sorted(int(p.name) for p in ckpt_dir.iterdir() if p.name.isdigit()) if ckpt_dir.is_dir() else []
+
+
+def restore_variables(workdir: epath.PathLike, step: int = -1) -> dict:
+    """Flax variables {"params", "batch_stats" (if any)} of checkpoint `step` (-1: latest) of the run in `workdir`,
+    restored without a template onto this process's first device, whatever devices saved it (a multi-host run)."""
+    have = steps(workdir)
+    if not have:
+        raise FileNotFoundError(f"{directory(workdir)}: no checkpoint found; train first (launch.py --mode=train)")
+    step = have[-1] if step < 0 else step
+    if step not in have:
+        raise FileNotFoundError(f"{directory(workdir)}: no checkpoint {step}; have {have}")
+    path = (directory(workdir) / str(step) / STATE).absolute()
+    here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
+        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here),
+                              ckptr.metadata(path).item_metadata.tree)
+        state = ckptr.restore(path, args=ocp.args.StandardRestore(target))
+    return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +90,7 @@ class Checkpointer:
             create=True)
         self.manager = ocp.CheckpointManager(
             self.directory, options=options,
-            item_handlers={"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()})
+            item_handlers={STATE: ocp.StandardCheckpointHandler(), DATA: grain.checkpoint.CheckpointHandler()})
 
     def save(self, step: int, state, data_state: dict, metrics: dict[str, float] | None = None) -> None:
         """Saves `state` and `data_state` (the iterator's `get_state()`) as checkpoint `step`.
@@ -66,8 +99,8 @@ class Checkpointer:
         """
         if self.best_metric and (metrics is None or self.best_metric not in metrics):
             metrics = None
-        args = ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                  data=grain.checkpoint.CheckpointSave(_IteratorSnapshot(data_state)))
+        args = ocp.args.Composite(**{STATE: ocp.args.StandardSave(state),
+                                     DATA: grain.checkpoint.CheckpointSave(_IteratorSnapshot(data_state))})
         self.manager.save(step, args=args, metrics=metrics, force=True)
 
     def restore(self, state, iterator, step: int | None = None) -> Any:
@@ -80,9 +113,9 @@ class Checkpointer:
         if step is None or step not in self.manager.all_steps():
             raise FileNotFoundError(f"no checkpoint {step} in {self.directory}; have {self.manager.all_steps()}")
         abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
-        args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                  data=grain.checkpoint.CheckpointRestore(iterator))
-        return self.manager.restore(step, args=args)["state"]
+        args = ocp.args.Composite(**{STATE: ocp.args.StandardRestore(abstract),
+                                     DATA: grain.checkpoint.CheckpointRestore(iterator)})
+        return self.manager.restore(step, args=args)[STATE]
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()

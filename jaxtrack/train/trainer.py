@@ -148,7 +148,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
     opt = optim.make_optimizer(config.optim, num_epochs=config.num_epochs, steps_per_epoch=config.steps_per_epoch)
     it = train_data()
     state = create_state(task, opt, sharding.put_batch(_peek(it), mesh), config.seed, mesh)
-    ckpt = checkpoint.Checkpointer(f"{workdir}/checkpoints", keep=config.keep_checkpoints,
+    ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir), keep=config.keep_checkpoints,
                                    best_metric=config.best_metric or None, best_mode=config.best_mode)
     if ckpt.latest_step() is not None:
         logging.info("resuming from %s", ckpt.path(ckpt.latest_step()))
