@@ -95,7 +95,7 @@ def make_config(**kw):
 
 
 def _last_per_step(path, key):
-    return {line["step"]: line[key] for line in metrics_io.read_metrics(path) if key in line}
+    return {line["step"]: line[key] for line in metrics_io.read_lines(path) if key in line}
 
 
 def test_exact_resume(tmp_path):
@@ -172,6 +172,6 @@ def test_metric_writer_jsonl_and_tensorboard(tmp_path):
     writer = metrics_io.MetricWriter(str(tmp_path), tensorboard=True)
     writer.write(3, {"a": np.float32(1.5), "b": float("nan")})
     writer.close()
-    line, = metrics_io.read_metrics(str(tmp_path / "metrics.jsonl"))
+    line, = metrics_io.read_lines(str(tmp_path / "metrics.jsonl"))
     assert line["step"] == 3 and line["a"] == 1.5 and line["b"] is None
     assert (tmp_path / "tensorboard").is_dir() == (metrics_io.tensorboardX is not None)

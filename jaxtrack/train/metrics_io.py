@@ -8,19 +8,26 @@ readers keep the last line per (step, key).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import time
 
 import jax
+import numpy as np
 from absl import logging
+from etils import epath
 from tqdm.auto import tqdm
+
+from jaxtrack.files import write_atomic
 
 try:
     import tensorboardX
 except ImportError:
     tensorboardX = None
+
+LOSS_KEYS = ("train/loss", "train/cls_loss", "train/loc_loss", "eval/loss")  # what `plot_losses` draws
 
 
 class MetricWriter:
@@ -62,10 +69,40 @@ class MetricWriter:
             self._tb.close()
 
 
-def read_metrics(path: str) -> list[dict]:
+def read_lines(path: str) -> list[dict]:
     """The lines of a `metrics.jsonl`, one dict each, in file order."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def read_metrics(path: epath.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{key: (steps [N], values [N])} from a metrics.jsonl, the last line per (step, key) (resumed runs)."""
+    table: dict[str, dict[int, float]] = {}
+    for row in read_lines(str(path)):
+        for k, v in row.items():
+            if k not in ("step", "time") and v is not None:
+                table.setdefault(k, {})[row["step"]] = v
+    return {k: (np.array(sorted(d)), np.array([d[s] for s in sorted(d)])) for k, d in table.items()}
+
+
+def plot_losses(metrics: dict, path: epath.PathLike, title: str, keys=LOSS_KEYS) -> None:
+    """Writes a PNG of the `keys` curves in `metrics` (from `read_metrics`) to `path`, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    for key in keys:
+        if key in metrics:
+            ax.plot(*metrics[key], marker="o" if key.startswith("eval") else None, ms=3, label=key)
+    ax.set(xlabel="step", ylabel="loss", title=title, yscale="log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
 
 
 def progress_bar(total: int, initial: int, *, enabled: bool = True) -> tqdm:

@@ -1,0 +1,80 @@
+"""The one config schema: every experiment starts from `experiment(mode)` and sets its own values.
+
+Sections (the same for trackers and the summarizer):
+  name, mode, seed                  the experiment, its default `--mode`, the seed of everything random
+  num_epochs ... progress, optim    the trainer (`jaxtrack.train.trainer`), `num_epochs * steps_per_epoch` updates
+  model {name, kwargs}              a registered family (`jaxtrack.families`; "summarizer") and its build kwargs
+  task {}                           the family's task fields (normalisation, loss weights, target options)
+  data {...}                        dataset, splits, TFDS folders, batch size and pipeline options
+  track {}, track_video {...}       tracker settings over the family's published ones; what `--mode=track` tracks
+Optimizer: pysot's SiamRPN++ recipe (SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs 1e-3 -> 5e-3, log 5e-3 -> 5e-4);
+`jaxtrack.train.optim` documents the fields.
+"""
+
+from __future__ import annotations
+
+from etils import epath
+from ml_collections import ConfigDict
+
+
+def optim() -> ConfigDict:
+    return ConfigDict({
+        "name": "sgd",  # "sgd" | "adam"
+        "momentum": 0.9,
+        "b1": 0.9, "b2": 0.999, "eps": 1e-8,  # adam
+        "weight_decay": 1e-4,
+        "grad_clip": 10.0,  # global-norm clip; <= 0 disables
+        "lr": {"type": "log", "start_lr": 0.005, "end_lr": 0.0005, "step": 1, "mult": 0.1},
+        "warmup": {"epochs": 5, "type": "step", "start_lr": 0.001, "end_lr": 0.005, "step": 1, "mult": 0.1},
+        "backbone": {"prefixes": ("backbone",), "frozen_prefixes": (), "train_epoch": 10, "lr_mult": 0.1},
+    })
+
+
+def experiment(mode: str) -> ConfigDict:
+    """Every section with its default; an experiment file overrides what it needs."""
+    c = ConfigDict()
+    c.name = ""
+    c.mode = mode
+    c.seed = 0
+    # trainer
+    c.num_epochs = 20
+    c.steps_per_epoch = 1000
+    c.log_every = 50
+    c.eval_every = 1000  # steps; with eval data (the last step always evaluates)
+    c.checkpoint_every = 1000  # steps; the last step is always saved
+    c.keep_checkpoints = 3
+    c.best_metric = ""  # e.g. "eval/loss": keep the best checkpoint by it too
+    c.best_mode = "min"
+    c.tensorboard = True
+    c.progress = True
+    c.optim = optim()
+    c.model = ConfigDict({"name": "", "kwargs": ConfigDict(type_safe=False)})
+    c.task = ConfigDict(type_safe=False)
+    c.data = ConfigDict({
+        "dataset": "synthetic_videos",
+        "split": "train",
+        "eval_split": "val",  # trackers: eval loss; summarizer: also reported ("": none)
+        "test_split": "test",  # summarizer: the reported split
+        "eval_batches": 0,  # trackers: eval-loss batches per evaluation (0: none)
+        "data_dir": "",  # TFDS array_record folder; "": <workdir>/../tfds, shared by runs side by side
+        "manual_dir": "",  # the raw files of a real dataset
+        "options": ConfigDict(type_safe=False),  # dataset options (synthetic_videos: SyntheticConfig fields, ...)
+        "batch_size": 28,  # per device (pysot's TRAIN.BATCH_SIZE is per GPU)
+        "num_threads": 4,
+        "num_workers": 0,
+        # trackers: PairConfig fields; template_aug / search_aug: AugmentConfig fields (None: pysot's)
+        "pairs": ConfigDict({"template_aug": None, "search_aug": None}, type_safe=False),
+    })
+    c.track = ConfigDict(type_safe=False)
+    c.track_video = ConfigDict({
+        "frames": "",  # a glob of one video's frames (sorted = frame order); "": synthetic test videos
+        "box": "",  # x,y,w,h (0-based px) of the target in the first frame, with `frames`
+        "num_videos": 2, "seed": 0, "synthetic": ConfigDict(type_safe=False),  # without `frames`
+        "exported": False,  # track with the `--mode=export` artifact instead of the checkpoint
+    })
+    return c
+
+
+def data_dir(config: ConfigDict, workdir: epath.PathLike) -> str:
+    """`config.data.data_dir`, or `<workdir>/../tfds` when it is empty."""
+    return config.data.data_dir or str(epath.Path(workdir).absolute().parent / "tfds")
