@@ -6,18 +6,16 @@
 
 from ml_collections import ConfigDict
 
+from jaxtrack import config
+
 
 def get_config() -> ConfigDict:
-    c = ConfigDict()
-    c.mode = "data"
-    c.seed = 0
-    c.data = ConfigDict()
+    c = config.experiment("data")
+    c.name = "synthetic_data"
     c.data.dataset = "synthetic_videos"
     c.data.split = "train"
-    c.data.data_dir = ""  # default: <workdir>/tfds
-    c.data.manual_dir = ""  # raw files, for the real datasets
     c.data.options = ConfigDict({"num_train": 48, "num_val": 8, "num_test": 16, "image_format": "jpeg"})
     c.data.batch_size = 32
-    c.data.batches = 20
+    c.data.batches = 20  # timed pair batches
     c.data.num_threads = 4
     return c

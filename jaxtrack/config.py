@@ -7,6 +7,7 @@ Sections (the same for trackers and the summarizer):
   task {}                           the family's task fields (normalisation, loss weights, target options)
   data {...}                        dataset, splits, TFDS folders, batch size and pipeline options
   track {}, track_video {...}       tracker settings over the family's published ones; what `--mode=track` tracks
+  eval {...}                        the benchmark `--mode=eval` runs (`jaxtrack.modes.eval`)
 Optimizer: pysot's SiamRPN++ recipe (SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs 1e-3 -> 5e-3, log 5e-3 -> 5e-4);
 `jaxtrack.train.optim` documents the fields.
 """
@@ -71,6 +72,17 @@ def experiment(mode: str) -> ConfigDict:
         "box": "",  # x,y,w,h (0-based px) of the target in the first frame, with `frames`
         "num_videos": 2, "seed": 0, "synthetic": ConfigDict(type_safe=False),  # without `frames`
         "exported": False,  # track with the `--mode=export` artifact instead of the checkpoint
+    })
+    c.eval = ConfigDict({
+        "benchmark": "synthetic",  # a jaxtrack.eval.datasets name: synthetic, otb, uav123, lasot, got10k_*, vot
+        "data_root": "",  # the benchmark's folder (not for synthetic)
+        "max_videos": 0,  # 0: all of a folder benchmark
+        "num_videos": 16, "seed": 0, "synthetic": ConfigDict(type_safe=False),  # synthetic test videos
+        "baselines": ("csrt", "kcf", "static"),  # jaxtrack.track.baselines names
+        "models": [],  # {"workdir", "step", "track", "label"} entries of trained trackers
+        "checkpoints": "",  # comma-separated training workdirs, added to models
+        "vot": False,  # also the VOT re-initialisation protocol
+        "attribute_plots": True,
     })
     return c
 

@@ -12,7 +12,6 @@ import pickle
 from collections.abc import Sequence
 
 import jax
-import ml_collections
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
@@ -21,18 +20,12 @@ from jax.sharding import PartitionSpec as P
 DATA = "data"
 
 
-def initialize_distributed(config: ml_collections.ConfigDict) -> bool:
-    """`jax.distributed.initialize` when `config.distributed` is true and it has not run yet (launch.py's
-    `--distributed` runs it first); returns whether it ran here.
-
-    Optional `config.coordinator_address`, `config.num_processes`, `config.process_id` are passed on
-    (None lets JAX detect them on TPU pods, SLURM and the like). Call before any other JAX call.
-    """
-    if not config.get("distributed", False) or jax.distributed.is_initialized():
-        return False
-    jax.distributed.initialize(coordinator_address=config.get("coordinator_address"),
-                               num_processes=config.get("num_processes"), process_id=config.get("process_id"))
-    return True
+def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+    """`jax.distributed.initialize` (the one call: launch.py's `--distributed`), before any other JAX call. None
+    lets JAX detect the coordinator and ids (TPU pods, SLURM and the like)."""
+    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
+                               process_id=process_id)
 
 
 def make_mesh(num_devices: int | None = None) -> Mesh:

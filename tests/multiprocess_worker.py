@@ -45,8 +45,7 @@ def check_tracking() -> None:
 
 
 def main(process_id: int, port: int, workdir: str) -> None:
-    sharding.initialize_distributed({"distributed": True, "coordinator_address": f"localhost:{port}",
-                                     "num_processes": 2, "process_id": process_id})
+    sharding.initialize_distributed(f"localhost:{port}", 2, process_id)
     assert jax.process_count() == 2 and jax.device_count() == 4, jax.devices()
     check_tracking()
     from jaxtrack.eval import run

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxtrack import anchors
 from jaxtrack.train import losses, targets
 
 # jitted once per shape: eager jnp dispatch of these small graphs costs more than their compiles
@@ -133,7 +134,7 @@ def test_siamban_loss_totals_and_gradients():
 
 def test_anchor_major_matches_pysot_view():
     x = np.arange(2 * 3 * 10).reshape(2, 3, 10)  # channel c * K + k, K = 5
-    out = np.asarray(losses.anchor_major(x, 5))
+    out = np.asarray(anchors.anchor_major(x, 5))
     assert out.shape == (2, 3, 5, 2) and out[1, 2, 3, 1] == x[1, 2, 1 * 5 + 3]
 
 

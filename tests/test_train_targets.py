@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 
+from jaxtrack import anchors
 from jaxtrack.train import targets
 
 ACFG, PCFG = targets.AnchorConfig(), targets.PointConfig()
@@ -98,7 +99,7 @@ def check_sampled(cls, rules, pos_keep, neg_keep):
 # ---- anchors -----------------------------------------------------------------------------------------------
 
 def test_anchor_grid_matches_pysot():
-    a = targets.anchors()
+    a = anchors.anchor_boxes(8, (0.33, 0.5, 1.0, 2.0, 3.0), (8.0,), 25, 255)
     assert a.shape == (25, 25, 5, 4) and a.dtype == np.float32
     for i, j, k, cx, cy, w, h in ref_anchor_list():
         np.testing.assert_array_equal(a[i, j, k], [cx - w / 2, cy - h / 2, w, h])
@@ -182,7 +183,7 @@ def test_vmap_over_per_pair_keys():
 # ---- points ------------------------------------------------------------------------------------------------
 
 def test_point_centre_case():
-    p = targets.points()
+    p = anchors.points(8, 25, 255)
     assert p.shape == (25, 25, 2) and tuple(p[0, 0]) == (31, 31) and tuple(p[12, 13]) == (135, 127)
     t = point_jit(CENTRE_BOX, np.bool_(False), jax.random.key(0))
     # inner ellipse: semi-axes 16 px -> the centre point, its 4 neighbours and 4 diagonals (8 px away)

@@ -1,6 +1,6 @@
-"""Siamese trackers assembled by name: backbone -> optional neck -> head (Flax linen, NHWC).
+"""Siamese trackers: backbone -> optional neck -> head (Flax linen, NHWC); `jaxtrack.families` names them.
 
-    model = build("siamrpnpp", neck_channels=64, backbone="resnet18_small_atrous")
+    model = multi_layer("multi_rpn", branch="dw", neck_channels=64, backbone="resnet18_small_atrous")
     variables = model.init(key, z_img, x_img, box_wh)
     template = model.apply(variables, z_img, box_wh, method="template")   # once per video
     out = model.apply(variables, x_img, template, method="track")          # per frame
@@ -15,8 +15,7 @@ siamrpnpp(_acm) {"cls": [B, 25, 25, 2K], "loc": [B, 25, 25, 4K]}; siamban(_acm) 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 
@@ -77,21 +76,3 @@ def single_layer(head: str, backbone: str, backbone_args: dict | None = None, la
     ReLU outputs need one to correlate); `kwargs`: `multi_layer`'s center_size / crop_below and the head's
     attributes."""
     return multi_layer(head, backbone, backbone_args, (layer,), neck_channels, **kwargs)
-
-
-MODELS: dict[str, Callable[..., SiameseTracker]] = {
-    "siamfc": functools.partial(single_layer, "siamfc", backbone="alexnet_siamfc"),  # out_scale, impl
-    "siamrpn": functools.partial(single_layer, "up_rpn", backbone="alexnet"),  # anchor_num, features, impl
-    "siamrpnpp": functools.partial(multi_layer, "multi_rpn", branch="dw"),  # anchor_num, weighted, hidden, impl
-    "siamban": functools.partial(multi_layer, "multi_ban", branch="dw"),  # cls_out_channels, weighted, ...
-    "siamrpnpp_acm": functools.partial(multi_layer, "multi_rpn", branch="acm"),
-    "siamban_acm": functools.partial(multi_layer, "multi_ban", branch="acm"),
-}
-
-
-def build(name: str, **config) -> SiameseTracker:
-    """The tracker registered as `name` with its constructor's keyword `config` (e.g. from an ml_collections
-    ConfigDict: `build(cfg.model.name, **cfg.model.kwargs)`)."""
-    if name not in MODELS:
-        raise KeyError(f"model {name!r} is not registered; expected one of {sorted(MODELS)}")
-    return MODELS[name](**config)

@@ -15,6 +15,7 @@ import numpy as np
 from absl import logging
 from etils import epath
 
+from jaxtrack import config as config_lib
 from jaxtrack.data import pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
 
@@ -51,7 +52,8 @@ def run(config, workdir: str) -> dict:
     workdir = epath.Path(workdir)
     data = config.data
     start = time.perf_counter()
-    source = tfds_source.load(data.dataset, data.split, data_dir=data.data_dir or str(workdir / "tfds"),
+    print(f"data: {data.dataset} {data.split} ...", flush=True)
+    source = tfds_source.load(data.dataset, data.split, data_dir=config_lib.data_dir(config, workdir),
                               manual_dir=data.manual_dir or None, **dict(data.options))
     built_s = time.perf_counter() - start
     stats = dataset_stats(source)

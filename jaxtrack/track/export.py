@@ -11,7 +11,8 @@ H and W are symbolic: one artifact serves every frame size. Reloading needs no j
     state = init.call(frame, np.float32([x, y, w, h]))
     state, box, score = step.call(state, next_frame)
 
-`ExportedTracker(out_dir)` wraps that behind the benchmark `init` / `track` interface, and
+`--mode=export` (`jaxtrack.modes.export`) writes them for a training workdir. `ExportedTracker(out_dir)` wraps
+that behind the benchmark `init` / `track` interface, and
 `python -m jaxtrack.track.export DIR --frames='video/*.jpg' --box=x,y,w,h --out=boxes.txt` tracks a folder of
 frames with it.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import glob
 import json
 import sys
 
@@ -31,9 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 from etils import epath
 
+from jaxtrack.data.readers import images
 from jaxtrack.files import write_atomic
 from jaxtrack.track import siamese
-from jaxtrack.track.trained import load_tracker
 
 FILES = {"init": "init.jaxexport", "step": "step.jaxexport"}
 PLATFORMS = ("cpu", "cuda", "tpu")
@@ -90,19 +90,6 @@ class ExportedTracker:
         return np.asarray(box), float(score)
 
 
-def run(config, workdir: str) -> dict:
-    """`--mode=export` with a training experiment's config: the latest checkpoint in `workdir` ->
-    `<workdir>/export/` (`config.export_platforms` if set, else cpu, cuda and tpu). Returns the manifest."""
-    trained = json.loads(config.to_json_best_effort()) if hasattr(config, "to_json_best_effort") else dict(config)
-    tracker = load_tracker(workdir, trained=trained)
-    platforms = tuple(trained.get("export_platforms") or PLATFORMS)
-    out_dir = epath.Path(workdir) / "export"
-    manifest = export_tracker(tracker, out_dir, platforms=platforms, model_kwargs=trained["model"].get("kwargs", {}))
-    print(f"exported {tracker.name} ({', '.join(manifest['platforms'])}) to {out_dir}; run it with:\n"
-          f"  python -m jaxtrack.track.export {out_dir} --frames='video/*.jpg' --box=x,y,w,h")
-    return manifest
-
-
 def _frame(frame) -> np.ndarray:
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
@@ -134,14 +121,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--box", required=True, help="initial box x,y,w,h (0-based pixels) on the first frame")
     parser.add_argument("--out", default="boxes.txt", help="output file, one x,y,w,h line per frame")
     args = parser.parse_args(argv)
-    box = [float(v) for v in args.box.split(",")]
-    if len(box) != 4:
-        parser.error(f"--box needs 4 comma-separated numbers x,y,w,h, got {args.box!r}")
-    paths = sorted(glob.glob(args.frames))
-    if not paths:
-        parser.error(f"--frames={args.frames!r} matches no file")
-    np.savetxt(args.out, track_files(ExportedTracker(args.export_dir), paths, box), fmt="%.2f", delimiter=",")
-    print(f"tracked {len(paths)} frames -> {args.out}")
+    try:
+        video = images.glob_video(args.frames, args.box, where="-")
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e).replace("-.", "--"))
+    boxes = track_files(ExportedTracker(args.export_dir), list(video.frame_paths), video.boxes[0])
+    np.savetxt(args.out, boxes, fmt="%.4f", delimiter=",")
+    print(f"tracked {len(video)} frames -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Functional core, all jnp (per-frame step = crop + network + decode, ONE jitted f
     state, box, score = step(model, config, variables, state, frame)   # box [4] xywh, score []
 `state` is a dict pytree: center [2] (pysot centre `x + (w - 1) / 2`), size [2] (w, h), avg [3] padding colour,
 image_hw [2] int32 valid frame size (frames may be zero-padded to a common shape), template (the model's).
-`Tracker(name, variables, **model_config)` wraps it behind the `init(frame, box)` / `track(frame) -> (box, score)`
+`Tracker(name, model, config, variables)` wraps it behind the `init(frame, box)` / `track(frame) -> (box, score)`
 interface every benchmark tracker has. Output boxes follow each reference: pysot `cx - w / 2`, SiamFC
 `cx - (w - 1) / 2`.
 """
@@ -21,12 +21,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtrack import boxes
-from jaxtrack.models import siamese as models
+from jaxtrack import anchors, boxes
 from jaxtrack.models.preprocess import normalize
 from jaxtrack.track import crop as crop_lib
-from jaxtrack.train import targets
-from jaxtrack.train.losses import anchor_major
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,16 +76,6 @@ class BANConfig:
     window_influence: float = 0.4632532824922313
     lr: float = 0.44418184746462425
     stride: int = 8
-
-
-DEFAULTS = {  # model name -> published tracking hyper-parameters
-    "siamfc": SiamFCConfig(),
-    "siamrpn": RPNConfig(instance_size=287, penalty_k=0.16, window_influence=0.40, lr=0.30),  # siamrpn_alex_dwxcorr
-    "siamrpnpp": RPNConfig(),
-    "siamrpnpp_acm": RPNConfig(),
-    "siamban": BANConfig(),
-    "siamban_acm": BANConfig(),
-}
 
 
 # ---------------------------------------------------------------------------------------------------------- init
@@ -175,15 +162,14 @@ def rpn_decode(config: RPNConfig, out, search_size: int):
     (score [K, H, W] foreground softmax, boxes [K, H, W, 4] cxcywh relative to the search-crop centre)."""
     k = len(config.ratios) * len(config.scales)
     h = out["cls"].shape[1]
-    anchor_cfg = targets.AnchorConfig(stride=config.stride, ratios=config.ratios, scales=config.scales,
-                                      output_size=h, search_size=search_size)
-    anchors = boxes.xywh_to_cxcywh(targets.anchors(anchor_cfg).astype(np.float64))
-    anchors[..., :2] -= (search_size - 1) / 2
-    anchors = jnp.asarray(np.moveaxis(anchors, 2, 0), jnp.float32)  # [K, H, W, 4]
-    score = jax.nn.softmax(anchor_major(out["cls"][0], k), -1)[..., 1]  # [H, W, K]
-    delta = jnp.moveaxis(anchor_major(out["loc"][0], k), 2, 0)  # [K, H, W, 4]
-    xy = delta[..., :2] * anchors[..., 2:] + anchors[..., :2]
-    wh = jnp.exp(delta[..., 2:]) * anchors[..., 2:]
+    grid = anchors.anchor_boxes(config.stride, tuple(config.ratios), tuple(config.scales), h, search_size)
+    grid = boxes.xywh_to_cxcywh(grid.astype(np.float64))
+    grid[..., :2] -= (search_size - 1) / 2
+    grid = jnp.asarray(np.moveaxis(grid, 2, 0), jnp.float32)  # [K, H, W, 4]
+    score = jax.nn.softmax(anchors.anchor_major(out["cls"][0], k), -1)[..., 1]  # [H, W, K]
+    delta = jnp.moveaxis(anchors.anchor_major(out["loc"][0], k), 2, 0)  # [K, H, W, 4]
+    xy = delta[..., :2] * grid[..., 2:] + grid[..., :2]
+    wh = jnp.exp(delta[..., 2:]) * grid[..., 2:]
     return jnp.moveaxis(score, 2, 0), jnp.concatenate([xy, wh], -1)
 
 
@@ -193,17 +179,12 @@ def ban_decode(config: BANConfig, out, search_size: int):
     h = out["cls"].shape[1]
     cls = out["cls"][0]
     score = jax.nn.sigmoid(cls[..., 0]) if cls.shape[-1] == 1 else jax.nn.softmax(cls, -1)[..., 1]
-    pos = jnp.asarray((np.arange(h) - h // 2) * config.stride, jnp.float32)
+    pos = jnp.asarray(anchors.offsets(h, config.stride))
     px, py = pos[None, :], pos[:, None]
     ltrb = out["loc"][0]
     x1, y1, x2, y2 = px - ltrb[..., 0], py - ltrb[..., 1], px + ltrb[..., 2], py + ltrb[..., 3]
     pred = jnp.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], -1)
     return score[None], pred[None]
-
-
-def _context_side(w, h):
-    pad = (w + h) * 0.5
-    return jnp.sqrt((w + pad) * (h + pad))
 
 
 def pysot_select(config, score, pred, size, scale_z):
@@ -213,7 +194,7 @@ def pysot_select(config, score, pred, size, scale_z):
         return jnp.maximum(r, 1.0 / r)
 
     w, h = pred[..., 2], pred[..., 3]
-    s_c = change(_context_side(w, h) / _context_side(size[0] * scale_z, size[1] * scale_z))
+    s_c = change(boxes.context_size(w, h) / boxes.context_size(size[0] * scale_z, size[1] * scale_z))
     r_c = change((size[0] / size[1]) / (w / h))
     penalty = jnp.exp(-(r_c * s_c - 1) * config.penalty_k)
     n = score.shape[1]
@@ -256,17 +237,14 @@ def step(model, config, variables, state, frame):
 
 
 class Tracker:
-    """A jaxtrack model behind the benchmark interface. `name`: a `models.siamese.MODELS` name; `variables`: its
-    Flax variables; `config`: tracking hyper-parameters (default `DEFAULTS[name]`); `model_config`: `build` kwargs.
+    """A jaxtrack model behind the benchmark interface: `name` (its family), `model` (a built SiameseTracker),
+    `config` (tracking hyper-parameters: SiamFCConfig, RPNConfig or BANConfig), `variables` (its Flax variables).
     Both `init` and `track` are single jitted calls (compiled once per frame shape)."""
 
-    def __init__(self, name: str, variables, config=None, **model_config):
-        if name not in DEFAULTS:
-            raise KeyError(f"tracker {name!r} is not registered; expected one of {sorted(DEFAULTS)}")
-        self.name = name
-        self.model = models.build(name, **model_config)
-        self.config = DEFAULTS[name] if config is None else config
-        self.variables = variables
+    def __init__(self, name: str, model, config, variables):
+        if type(config) not in STEPS:
+            raise TypeError(f"config must be one of {[c.__name__ for c in STEPS]}, got {type(config).__name__}")
+        self.name, self.model, self.config, self.variables = name, model, config, variables
         self._init = jax.jit(functools.partial(init_state, self.model, self.config))
         self._step = jax.jit(functools.partial(step, self.model, self.config))
         self.state = None

@@ -19,7 +19,6 @@ import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers as ocm
 
-
 DIRNAME, STATE, DATA = "checkpoints", "state", "data"
 
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxtrack import boxes
+from jaxtrack import anchors, boxes
 from jaxtrack.train.targets import AnchorTargets, PointTargets
 
 
@@ -108,14 +108,6 @@ def siamfc_loss(response, cls, neg_weight: float = 1.0) -> tuple[jax.Array, dict
     return loss, {"cls_loss": loss}
 
 
-def anchor_major(x, num_anchors: int) -> jax.Array:
-    """pysot channel layout [..., n * K] (channel `c * K + k`, RPN head outputs) -> [..., K, n]."""
-    x = jnp.asarray(x)
-    if x.shape[-1] % num_anchors:
-        raise ValueError(f"x: expected a last axis divisible by num_anchors={num_anchors}, got shape {x.shape}")
-    return jnp.moveaxis(x.reshape(*x.shape[:-1], -1, num_anchors), -2, -1)
-
-
 def siamrpn_loss(cls_logits, loc, targets: AnchorTargets,
                  weights: LossWeights = SIAMRPN_WEIGHTS) -> tuple[jax.Array, dict[str, jax.Array]]:
     """SiamRPN / SiamRPN++ (pysot): the RPN head's cls_logits [B, H, W, 2K] and loc deltas [B, H, W, 4K] (pysot
@@ -124,8 +116,8 @@ def siamrpn_loss(cls_logits, loc, targets: AnchorTargets,
     *grid, k = targets.cls.shape
     _check_shape("cls_logits", jnp.shape(cls_logits), (*grid, 2 * k))
     _check_shape("loc", jnp.shape(loc), (*grid, 4 * k))
-    cls_loss = select_cross_entropy(anchor_major(cls_logits, k), targets.cls)
-    loc_loss = weighted_l1(anchor_major(loc, k), targets.delta, targets.delta_weight)
+    cls_loss = select_cross_entropy(anchors.anchor_major(cls_logits, k), targets.cls)
+    loc_loss = weighted_l1(anchors.anchor_major(loc, k), targets.delta, targets.delta_weight)
     return weights.cls * cls_loss + weights.loc * loc_loss, {"cls_loss": cls_loss, "loc_loss": loc_loss}
 
 

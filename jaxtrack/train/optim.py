@@ -1,5 +1,7 @@
 """Optimizers and pysot learning-rate schedules, built from a ConfigDict.
 
+Fields: `jaxtrack.config.optim()` (pysot's SiamRPN++ settings by default).
+
 Schedules are per epoch as in pysot (`pysot/utils/lr_scheduler.py`): the rate is constant within an
 epoch. With `warmup.epochs = W > 0` the first W epochs follow the warm-up space and the remaining
 `num_epochs - W` the main space (pysot `WarmUPScheduler`). Spaces over n epochs, e = 0..n-1:
@@ -34,19 +36,6 @@ import optax
 
 FROZEN, BACKBONE, REST = "frozen", "backbone", "rest"
 
-
-def default_config() -> ml_collections.ConfigDict:
-    """pysot SiamRPN++ settings: SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs 1e-3 -> 5e-3, log 5e-3 -> 5e-4."""
-    return ml_collections.ConfigDict({
-        "name": "sgd",  # "sgd" | "adam"
-        "momentum": 0.9,
-        "b1": 0.9, "b2": 0.999, "eps": 1e-8,  # adam
-        "weight_decay": 1e-4,
-        "grad_clip": 10.0,  # global-norm clip; <= 0 disables
-        "lr": {"type": "log", "start_lr": 0.005, "end_lr": 0.0005, "step": 1, "mult": 0.1},
-        "warmup": {"epochs": 5, "type": "step", "start_lr": 0.001, "end_lr": 0.005, "step": 1, "mult": 0.1},
-        "backbone": {"prefixes": ("backbone",), "frozen_prefixes": (), "train_epoch": 10, "lr_mult": 0.1},
-    })
 
 
 def lr_space(cfg: ml_collections.ConfigDict, epochs: int) -> np.ndarray:

@@ -19,7 +19,6 @@ deltas to float32 rounding (XLA's division and log differ from numpy's in the la
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import NamedTuple
 
@@ -27,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtrack import boxes
+from jaxtrack import anchors, boxes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,39 +105,6 @@ def _check_sampling(name: str, pos_num: int, total_num: int, neg_num: int) -> No
                          f"got pos_num={pos_num}, total_num={total_num}, neg_num={neg_num}")
 
 
-def _grid_xy(size: int, stride: int, search_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cell centres in search-crop pixels: x [1, size], y [size, 1] (float32)."""
-    pos = ((search_size - 1) / 2 + (np.arange(size) - size // 2) * stride).astype(np.float32)
-    return pos[None, :], pos[:, None]
-
-
-@functools.cache
-def anchors(config: AnchorConfig = AnchorConfig()) -> np.ndarray:
-    """Anchor boxes `xywh` [H, W, K, 4] float32, read-only (K ordered ratio-major, then scale), on the grid."""
-    wh = []
-    for r in config.ratios:
-        ws = int(np.sqrt(config.stride**2 / r))
-        wh += [(ws * s, int(ws * r) * s) for s in config.scales]
-    wh = np.asarray(wh, np.float32)
-    x, y = _grid_xy(config.output_size, config.stride, config.search_size)
-    shape = config.grid_shape
-    cx, cy = np.broadcast_to(x[..., None], shape), np.broadcast_to(y[..., None], shape)
-    cxcywh = np.stack([cx, cy, np.broadcast_to(wh[:, 0], shape), np.broadcast_to(wh[:, 1], shape)], -1)
-    return _read_only(boxes.cxcywh_to_xywh(cxcywh).astype(np.float32))
-
-
-@functools.cache
-def points(config: PointConfig = PointConfig()) -> np.ndarray:
-    """Point grid [H, W, 2] float32, read-only, (x, y) in search-crop pixels."""
-    x, y = _grid_xy(config.output_size, config.stride, config.search_size)
-    return _read_only(np.stack(np.broadcast_arrays(x, y), -1))
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
-
-
 def _check_inputs(gt_box, negative, u, grid_shape) -> None:
     if gt_box.shape[-1:] != (4,):
         raise ValueError(f"gt_box: expected shape [..., 4], got {tuple(gt_box.shape)}")
@@ -184,7 +150,7 @@ def _sample(xp, pos, neg, u, negative, config, grid_ndim: int):
 
 
 def _anchor_targets(xp, gt_box, negative, u, config: AnchorConfig) -> AnchorTargets:
-    anc = anchors(config)
+    anc = anchors.anchor_boxes(config.stride, config.ratios, config.scales, config.output_size, config.search_size)
     iou = boxes.iou(xp.asarray(anc), gt_box[..., None, None, None, :])
     anc = xp.asarray(boxes.xywh_to_cxcywh(anc))
     tc = boxes.xywh_to_cxcywh(gt_box)
@@ -207,7 +173,7 @@ def _anchor_targets(xp, gt_box, negative, u, config: AnchorConfig) -> AnchorTarg
 
 
 def _point_targets(xp, gt_box, negative, u, config: PointConfig) -> PointTargets:
-    px, py = _cols(xp.asarray(points(config)), 0)
+    px, py = _cols(xp.asarray(anchors.points(config.stride, config.output_size, config.search_size)), 0)
     x1, y1, x2, y2 = _cols(boxes.xywh_to_xyxy(gt_box), 2)
     tcx, tcy, tw, th = _cols(boxes.xywh_to_cxcywh(gt_box), 2)
     inner = ((tcx - px) / (tw / 4)) ** 2 + ((tcy - py) / (th / 4)) ** 2 < 1
@@ -274,7 +240,7 @@ def siamfc_labels(response_size: int = 17, gt_box=None, negative=None, *, total_
     gt_box = jnp.asarray([centre, centre, 0.0, 0.0] if gt_box is None else gt_box, jnp.float32)
     negative = jnp.zeros(gt_box.shape[:-1], bool) if negative is None else jnp.asarray(negative, bool)
     _check_inputs(gt_box, negative, None, ())
-    x, y = _grid_xy(response_size, total_stride, search_size)
+    x, y = anchors.grid_xy(response_size, total_stride, search_size)
     tcx, tcy, _, _ = _cols(boxes.xywh_to_cxcywh(gt_box), 2)
     dist = jnp.abs(tcx - x) + jnp.abs(tcy - y)
     cls = jnp.where(dist <= r_pos, 1, jnp.where(dist < r_neg, -1, 0))

@@ -1,6 +1,6 @@
 """Training tasks of the Siamese trackers, one per model family, built from a config by model name.
 
-    task = make_task(config)            # config.model.name / .kwargs, config.task (see `default_config`)
+    task = jaxtrack.families.get(config.model.name).make_task(config)   # config.task: see `default_config`
     variables = task.init(key, batch)
     loss, (metrics, batch_stats) = task.loss_fn(params, batch_stats, batch, key)
 
@@ -11,7 +11,7 @@ default; "unit" /255; "none" raw 0..255 as pysot / siamfc-pytorch feed their net
 template box (w, h) in template-crop pixels (`template_box[:, 2:]`); only the ACM heads read it.
 
 Targets are made inside the jitted step: their grid is the head's output (R = output side, stride 8, centred in
-the search crop), their random sampling uses the step key. Families (TASKS maps model names to them):
+the search crop), their random sampling uses the step key. Tasks (`jaxtrack.families` assigns them to models):
   SiamFCTask:  `siamfc_labels` + balanced logistic loss.
   AnchorTask:  `anchor_targets` + select-CE and weighted L1 (weights 1.0 / 1.2): siamrpn, siamrpnpp(_acm).
   PointTask:   `point_targets` + select-CE and linear IoU (weights 1.0 / 1.0): siamban(_acm).
@@ -20,7 +20,6 @@ the search crop), their random sampling uses the step key. Families (TASKS maps 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -116,32 +115,3 @@ class PointTask(SiameseTask):
         t = targets.point_targets(batch["search_box"], batch["negative"], key, config)
         loss, metrics = losses.siamban_loss(out["cls"], out["loc"], t, self.weights)
         return loss, {**metrics, "num_pos": jnp.mean(jnp.sum(t.cls == 1, axis=(1, 2)))}
-
-
-# model name -> (task family, its default loss weights)
-TASKS: dict[str, tuple[Callable[..., SiameseTask], losses.LossWeights]] = {
-    "siamfc": (SiamFCTask, losses.LossWeights(cls=1.0, loc=0.0)),
-    "siamrpn": (AnchorTask, losses.SIAMRPN_WEIGHTS),
-    "siamrpnpp": (AnchorTask, losses.SIAMRPN_WEIGHTS),
-    "siamrpnpp_acm": (AnchorTask, losses.SIAMRPN_WEIGHTS),
-    "siamban": (PointTask, losses.SIAMBAN_WEIGHTS),
-    "siamban_acm": (PointTask, losses.SIAMBAN_WEIGHTS),
-}
-
-
-def make_task(config: ml_collections.ConfigDict) -> SiameseTask:
-    """The task of `config.model.name` (a key of TASKS and `siamese.MODELS`), model built with
-    `config.model.kwargs`, settings from `config.task` (missing fields: `default_config()`)."""
-    name = config.model.name
-    if name not in TASKS:
-        raise KeyError(f"no task for model {name!r}; expected one of {sorted(TASKS)}")
-    family, weights = TASKS[name]
-    cfg = {**default_config().to_dict(), **config.get("task", ml_collections.ConfigDict()).to_dict()}
-    unknown = sorted(set(cfg) - set(default_config()))
-    if unknown:
-        raise KeyError(f"config.task: unknown fields {unknown}; valid: {sorted(default_config())}")
-    weights = losses.LossWeights(cls=weights.cls if cfg["cls_weight"] is None else cfg["cls_weight"],
-                                 loc=weights.loc if cfg["loc_weight"] is None else cfg["loc_weight"])
-    options = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in cfg["targets"].items()}
-    model = siamese.build(name, **config.model.get("kwargs", ml_collections.ConfigDict()).to_dict())
-    return family(model, cfg["normalize"], options, weights, cfg["neg_weight"])

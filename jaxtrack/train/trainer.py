@@ -48,24 +48,6 @@ class DataIterator(Protocol):
     def set_state(self, state: dict) -> None: ...
 
 
-def default_config() -> ml_collections.ConfigDict:
-    """Trainer settings; experiments override them. `num_epochs * steps_per_epoch` updates in all."""
-    return ml_collections.ConfigDict({
-        "seed": 0,
-        "num_epochs": 20,
-        "steps_per_epoch": 1000,
-        "log_every": 50,
-        "eval_every": 1000,  # steps; with an eval_fn and eval data (the last step always evaluates)
-        "checkpoint_every": 1000,  # steps; the last step is always saved
-        "keep_checkpoints": 3,
-        "best_metric": "",  # e.g. "eval/loss": keep the best checkpoint by it too
-        "best_mode": "min",
-        "tensorboard": True,
-        "progress": True,
-        "distributed": False,  # jax.distributed.initialize() (see sharding.initialize_distributed)
-        "optim": optim.default_config(),
-    })
-
 
 def create_state(task: Task, opt: optim.Optimizer, batch: Batch, seed: int, mesh: Mesh) -> TrainState:
     """Step-0 state, replicated on `mesh`; `batch` (global, on the mesh) gives the input shapes."""
@@ -132,7 +114,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
     """Trains `task` for `config.num_epochs * config.steps_per_epoch` steps; returns the final state.
 
     Args:
-      config: `default_config()` fields (experiments override them).
+      config: the experiment config; its trainer keys (`jaxtrack.config.experiment`) and `seed`.
       workdir: checkpoints (`checkpoints/`), `metrics.jsonl`, `tensorboard/`; a run resumes from it.
       task: see `Task`.
       train_data: () -> fresh iterator of this process's batches (leaves [B_local, ...]), infinite or at
@@ -142,7 +124,6 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
     Raises:
       FloatingPointError: a non-finite loss (names the step and the last good checkpoint).
     """
-    sharding.initialize_distributed(config)
     mesh = mesh or sharding.make_mesh()
     total = config.num_epochs * config.steps_per_epoch
     opt = optim.make_optimizer(config.optim, num_epochs=config.num_epochs, steps_per_epoch=config.steps_per_epoch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 from collections.abc import Sequence
 
 import cv2
@@ -68,6 +69,28 @@ def read_image_bytes(path: epath.PathLike) -> bytes:
 def read_image(path: epath.PathLike) -> np.ndarray:
     """[H, W, 3] uint8 RGB image of a file."""
     return decode_image(read_image_bytes(path), str(path))
+
+
+def parse_box(text: str, where: str) -> np.ndarray:
+    """[4] float32 from "x,y,w,h" (brackets allowed) with w, h > 0; ValueError naming `where` and the text."""
+    try:
+        box = np.array([float(v) for v in str(text).strip("()[] ").split(",")], np.float32)
+    except ValueError:
+        box = np.zeros(0, np.float32)
+    if box.shape != (4,) or not np.isfinite(box).all() or (box[2:] <= 0).any():
+        raise ValueError(f"{where} must be x,y,w,h with w, h > 0 (0-based px), got {text!r}")
+    return box
+
+
+def glob_video(pattern: str, box: str, *, where: str = "frames") -> Video:
+    """A Video over the files matching `pattern` (sorted = frame order) with the first frame's `box` "x,y,w,h"
+    (later boxes unknown: NaN). `where` names the options in error messages, e.g. "config.track_video"."""
+    paths = tuple(sorted(glob.glob(pattern)))
+    if not paths:
+        raise FileNotFoundError(f"{where}.frames={pattern!r} matches no file")
+    boxes = np.full((len(paths), 4), np.nan, np.float32)
+    boxes[0] = parse_box(box, f"{where}.box")
+    return Video(epath.Path(paths[0]).parent.name or "video", frame_paths=paths, boxes=boxes)
 
 
 @dataclasses.dataclass(frozen=True)
