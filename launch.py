@@ -2,48 +2,36 @@
 
     python launch.py --list_experiments
     python launch.py --experiment=quickstart --workdir=runs/quickstart
-    python launch.py --experiment=siamban_acm_synthetic --workdir=runs/acm [--mode=train|track|export]
+    python launch.py --experiment=siamban_acm_synthetic --workdir=runs/acm [--mode=train|eval|track|export]
     python launch.py --config=path/to/config.py --workdir=DIR [--mode=MODE] [--config.data.batch_size=64]
 
-`--experiment=NAME` loads `experiments/NAME.py`; `--config.<key>=<value>` overrides any config entry. A rerun in
-the same workdir resumes from its latest checkpoint (`--noresume` moves the old workdir aside first). Multi-host:
+`--experiment=NAME` loads `experiments/NAME.py`; `--config.<key>=<value>` overrides any config entry. The resolved
+config goes to `<workdir>/config.json` and library logs to `<workdir>/log.txt` (`--verbosity=1`: on stderr). A rerun
+in the same workdir resumes from its latest checkpoint (`--noresume` moves the old workdir aside first). Multi-host:
 `--distributed` (coordinator / process count / id from the flags, or detected on TPU pods and SLURM).
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import sys
 import time
 
 import jax
-from absl import app, flags, logging
+from absl import app, flags
 from etils import epath
 from ml_collections import config_flags
 
 import experiments
-from jaxtrack import files, sharding
+from jaxtrack import logs, modes, sharding, workdir
 
-# mode -> "module:function" with signature run(config, workdir); imported only when used.
-MODES = {
-    "data": "jaxtrack.data.prepare:run",
-    "train": "jaxtrack.train.run:run",
-    "eval": "jaxtrack.eval.run:run",
-    "summarize": "jaxtrack.eval.summ_run:run",
-    "track": "jaxtrack.track.run:run",
-    "export": "jaxtrack.track.export:run",
-    "bench": "kernels.bench:run",
-    "quickstart": "jaxtrack.quickstart:run",
-}
 # What a user can fix (bad paths, names, values): reported as one line unless --traceback.
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, KeyError, ValueError, AssertionError)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("experiment", None, "Experiment name (experiments/<name>.py); see --list_experiments.")
 config_flags.DEFINE_config_file("config", None, "Config file (python, get_config()); set by --experiment.")
-flags.DEFINE_string("workdir", None, "Output directory (config.json, results, checkpoints).")
-flags.DEFINE_enum("mode", None, list(MODES), "What to run (default: the config's `mode`).")
+flags.DEFINE_string("workdir", None, "Output directory (config.json, log.txt, results, checkpoints).")
+flags.DEFINE_enum("mode", None, list(modes.MODES), "What to run (default: the config's `mode`).")
 flags.DEFINE_bool("list_experiments", False, "List the experiments with one-line descriptions and exit.")
 flags.DEFINE_bool("resume", True, "Resume from the workdir's latest checkpoint; --noresume moves an existing "
                   "workdir to <workdir>.old-<time> and starts afresh.")
@@ -72,22 +60,21 @@ def setup_jax() -> None:
     if FLAGS.platform:
         jax.config.update("jax_platforms", FLAGS.platform)
     if FLAGS.distributed:
-        sharding.initialize_distributed({"distributed": True, "coordinator_address": FLAGS.coordinator_address,
-                                         "num_processes": FLAGS.num_processes, "process_id": FLAGS.process_id})
+        sharding.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
 
 
-def prepare_workdir(workdir: epath.Path, config) -> None:
-    """--noresume: moves a non-empty `workdir` aside; then creates it and writes config.json (atomically)."""
+def prepare_workdir(path: epath.Path, config) -> None:
+    """--noresume: moves a non-empty workdir aside; then config.json (atomically) and the log file."""
     try:
-        if not FLAGS.resume and workdir.exists() and any(workdir.iterdir()) and jax.process_index() == 0:
-            old = workdir.parent / f"{workdir.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"
-            workdir.rename(old)
-            print(f"--noresume: moved the previous {workdir} to {old}")
-        workdir.mkdir(parents=True, exist_ok=True)
-        if jax.process_index() == 0:
-            files.write_atomic(workdir / "config.json", config.to_json_best_effort(indent=1).encode())
+        if not FLAGS.resume and path.exists() and any(path.iterdir()) and jax.process_index() == 0:
+            old = path.parent / f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+            path.rename(old)
+            print(f"--noresume: moved the previous {path} to {old}")
+        workdir.write_config(path, config)
+        if FLAGS.verbosity < 1:
+            logs.to_file(path)
     except OSError as e:
-        sys.exit(f"error: workdir {workdir} is not writable ({e.strerror}); choose another --workdir")
+        sys.exit(f"error: workdir {path} is not writable ({e.strerror}); choose another --workdir")
 
 
 def main(argv) -> None:
@@ -102,20 +89,15 @@ def main(argv) -> None:
         raise app.UsageError("give --experiment=NAME (or --config=FILE) and --workdir=DIR; --list_experiments")
     config = FLAGS.config
     mode = FLAGS.mode or config.get("mode")
-    if mode not in MODES:
-        raise app.UsageError(f"mode {mode!r} is not one of {list(MODES)}")
+    if mode not in modes.MODES:
+        raise app.UsageError(f"mode {mode!r} is not one of {list(modes.MODES)}")
     setup_jax()
-    workdir = epath.Path(FLAGS.workdir)
-    prepare_workdir(workdir, config)
-    logging.info("config:\n%s", config)
-    mesh = sharding.make_mesh()
-    print(json.dumps(json.loads(config.to_json_best_effort()), indent=1))
-    print(f"mode={mode} workdir={workdir}\nprocess {jax.process_index()} of {jax.process_count()}; "
-          f"{jax.local_device_count()} local / {jax.device_count()} devices: {jax.devices()}\n"
-          f"mesh: {dict(mesh.shape)} (batch split over 'data', parameters replicated)", flush=True)
-    module, function = MODES[mode].split(":")
+    path = epath.Path(FLAGS.workdir)
+    prepare_workdir(path, config)
+    print(f"{config.get('name') or 'config'} --mode={mode} in {path} on {jax.device_count()} {jax.default_backend()} "
+          f"device(s), {jax.process_count()} process(es); config.json, log.txt there", flush=True)
     try:
-        getattr(importlib.import_module(module), function)(config, str(workdir))
+        modes.get(mode)(config, str(path))
     except USER_ERRORS as e:
         if FLAGS.traceback:
             raise

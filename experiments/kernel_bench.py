@@ -9,10 +9,12 @@ Same options as `python -m kernels.bench --help` (default: the whole grid, every
 
 from ml_collections import ConfigDict
 
+from jaxtrack import config
+
 
 def get_config() -> ConfigDict:
-    c = ConfigDict()
-    c.mode = "bench"
+    c = config.experiment("bench")
+    c.name = "kernel_bench"
     c.bench = ConfigDict({
         "shapes": ("siamfc", "siamrpnpp", "siamrpn_up", "acm_search", "acm_template"),
         "ops": ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv"),

@@ -12,11 +12,12 @@ steps_per_epoch assumes 8 devices; no ImageNet weights are loaded by this config
 from ml_collections import ConfigDict
 
 from experiments.siamrpnpp import resnet50_on_got10k
-from jaxtrack.train import run
+from jaxtrack import config
 
 
 def get_config() -> ConfigDict:
-    c = run.default_config()
+    c = config.experiment("train")
+    c.name = "siamban"
     c.model.name = "siamban"
     c.model.kwargs = {"backbone": "resnet50", "neck_channels": 256, "cls_out_channels": 2, "weighted": True}
     c.task.normalize = "none"  # siamban feeds raw 0..255 pixels

@@ -12,5 +12,6 @@ from experiments import siamban
 
 def get_config() -> ConfigDict:
     c = siamban.get_config()
+    c.name = "siamban_acm"
     c.model.name = "siamban_acm"
     return c

@@ -15,5 +15,6 @@ from experiments.siamfc_synthetic import resnet_run
 
 def get_config() -> ConfigDict:
     c = resnet_run(siamban.get_config(), steps=1200)
+    c.name = "siamban_synthetic"
     c.track.window_influence = 0.4  # 40 val videos: 0.395 success AUC (0.3: 0.382, 0.2: 0.350)
     return c

@@ -12,11 +12,12 @@ Differences: the rate is np.logspace(1e-2, 1e-5, 50) (siamfc-pytorch's Exponenti
 
 from ml_collections import ConfigDict
 
-from jaxtrack.train import run
+from jaxtrack import config
 
 
 def get_config() -> ConfigDict:
-    c = run.default_config()
+    c = config.experiment("train")
+    c.name = "siamfc"
     c.model.name = "siamfc"
     c.model.kwargs = {"out_scale": 0.001}
     c.task.normalize = "none"

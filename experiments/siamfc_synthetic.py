@@ -100,6 +100,7 @@ def resnet_run(c: ConfigDict, steps: int) -> ConfigDict:
 
 def get_config() -> ConfigDict:
     c = cpu_run(siamfc.get_config())
+    c.name = "siamfc_synthetic"
     c.model.kwargs = {"backbone": "resnet18_small_atrous", "layer": "layer4", "neck_channels": 64,
                       "out_scale": 0.001, "learn_scale": True}
     c = half_crops(c, 2400)

@@ -12,11 +12,12 @@ GOT-10k train; no pretrained AlexNet is loaded by this config.
 from ml_collections import ConfigDict
 
 from experiments.siamrpnpp import ANCHORS
-from jaxtrack.train import run
+from jaxtrack import config
 
 
 def get_config() -> ConfigDict:
-    c = run.default_config()
+    c = config.experiment("train")
+    c.name = "siamrpn"
     c.model.name = "siamrpn"
     c.model.kwargs = {"anchor_num": 5}
     c.task.normalize = "none"  # pysot feeds raw 0..255 pixels

@@ -18,6 +18,7 @@ from experiments.siamfc_synthetic import cpu_run, half_crops
 
 def get_config() -> ConfigDict:
     c = cpu_run(siamrpn.get_config())
+    c.name = "siamrpn_synthetic"
     c.model.kwargs = {"anchor_num": 5, "backbone": "resnet18_small_atrous", "layer": "layer4", "neck_channels": 64,
                       "out_scale": 1e-3}
     c = half_crops(c, 2000)

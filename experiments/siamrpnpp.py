@@ -11,7 +11,7 @@ backbone starts from scratch unless ImageNet weights are loaded (not part of thi
 
 from ml_collections import ConfigDict
 
-from jaxtrack.train import run
+from jaxtrack import config
 
 ANCHORS = {"stride": 8, "ratios": (0.33, 0.5, 1.0, 2.0, 3.0), "scales": (8.0,), "thr_high": 0.6, "thr_low": 0.3,
            "pos_num": 16, "total_num": 64, "neg_num": 16}
@@ -19,7 +19,8 @@ RESNET50_FROZEN = ("backbone/conv1", "backbone/bn1", "backbone/layer1_0", "backb
 
 
 def get_config() -> ConfigDict:
-    c = run.default_config()
+    c = config.experiment("train")
+    c.name = "siamrpnpp"
     c.model.name = "siamrpnpp"
     c.model.kwargs = {"backbone": "resnet50", "neck_channels": 256, "anchor_num": 5, "weighted": True}
     c.task.normalize = "none"  # pysot feeds raw 0..255 pixels

@@ -12,5 +12,6 @@ from experiments import siamrpnpp
 
 def get_config() -> ConfigDict:
     c = siamrpnpp.get_config()
+    c.name = "siamrpnpp_acm"
     c.model.name = "siamrpnpp_acm"
     return c

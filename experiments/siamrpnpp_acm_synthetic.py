@@ -14,4 +14,6 @@ from experiments.siamfc_synthetic import resnet_run
 
 
 def get_config() -> ConfigDict:
-    return resnet_run(siamrpnpp_acm.get_config(), steps=1200)
+    c = resnet_run(siamrpnpp_acm.get_config(), steps=1200)
+    c.name = "siamrpnpp_acm_synthetic"
+    return c

@@ -3,11 +3,11 @@
 Frames of different sizes are zero-padded to a common [H, W] (each state keeps its valid `image_hw`, so crops pad
 with the mean colour exactly as on the unpadded frame); sequences that have ended are masked: their state is
 carried unchanged and their outputs are NaN. With a device mesh the sequences are split over its devices; a mesh
-over several processes (`train.sharding.make_mesh()` after `jax.distributed.initialize`) splits them over the
+over several processes (`sharding.make_mesh()` after `jax.distributed.initialize`) splits them over the
 processes first (round robin), each tracking its share on its own devices, and gathers the results to all.
 
     result = track_sequences(model, config, variables, frames_list, init_boxes)   # boxes [N, T_max, 4]
-Timing: `python -m jaxtrack.track.batched --tracker=siamfc --num_sequences=64`.
+Timing: `frames_per_second`, which `launch.py --experiment=tracking_bench` runs.
 """
 
 from __future__ import annotations
@@ -118,33 +118,3 @@ def frames_per_second(model, config, variables, num_sequences: int, num_frames: 
     start = time.perf_counter()
     track_sequences(model, config, variables, videos, boxes, fns)
     return num_sequences * (num_frames - 1) / (time.perf_counter() - start)
-
-
-def _main(argv) -> None:
-    del argv
-    from jaxtrack.models import siamese as models
-
-    kwargs = {"siamfc": {"backbone_args": {"width_mult": FLAGS.width}},
-              "siamrpn": {"backbone_args": {"width_mult": FLAGS.width}}}.get(
-        FLAGS.tracker, {"backbone": FLAGS.backbone, "neck_channels": FLAGS.neck_channels})
-    model = models.build(FLAGS.tracker, **kwargs)
-    cfg = siamese.DEFAULTS[FLAGS.tracker]
-    z = jnp.zeros((1, cfg.exemplar_size, cfg.exemplar_size, 3))
-    x = jnp.zeros((1, cfg.instance_size, cfg.instance_size, 3))
-    variables = model.init(jax.random.key(0), z, x, jnp.ones((1, 2)))
-    for n in FLAGS.num_sequences:
-        fps = frames_per_second(model, cfg, variables, int(n), FLAGS.num_frames)
-        print(f"{FLAGS.tracker} {kwargs} batch={n}: {fps:.1f} frames/s ({jax.default_backend()})")
-
-
-if __name__ == "__main__":
-    from absl import app, flags
-
-    flags.DEFINE_string("tracker", "siamfc", "a siamese.DEFAULTS name")
-    flags.DEFINE_float("width", 0.25, "AlexNet width_mult (siamfc, siamrpn)")
-    flags.DEFINE_string("backbone", "resnet18_small_atrous", "backbone of the multi-layer trackers")
-    flags.DEFINE_integer("neck_channels", 16, "neck channels of the multi-layer trackers")
-    flags.DEFINE_list("num_sequences", ["1", "64"], "batch sizes to time")
-    flags.DEFINE_integer("num_frames", 10, "frames per sequence")
-    FLAGS = flags.FLAGS
-    app.run(_main)
