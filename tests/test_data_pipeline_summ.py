@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxtrack.data.features import FeatureConfig, FrameFeatures, video_features
+from jaxtrack.models.features import FeatureConfig, FrameFeatures, video_features
 from jaxtrack.data.pipeline_summ import SummConfig, bucket_length, summ_batches, video_example
 from jaxtrack.data.sources import InMemoryVideos
 from jaxtrack.data.video import Video

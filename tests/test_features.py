@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxtrack.data.features import FeatureConfig, FrameFeatures, frame_statistics, video_features
+from jaxtrack.models.features import FeatureConfig, FrameFeatures, frame_statistics, video_features
 from jaxtrack.data.sources import InMemoryVideos
 from jaxtrack.data.video import Video
 

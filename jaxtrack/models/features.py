@@ -1,8 +1,8 @@
 """Per-frame features for the summarizer: a registered backbone and/or colour and motion statistics of
 downsampled frames.
 
-Frames are resized to `image_size`^2 (cv2 area interpolation). Backbone features: the frames, scaled to
-[0, 1] and normalised with the ImageNet mean / std, go through the backbone (BatchNorm on running averages)
+Frames are resized to `image_size`^2 (cv2 area interpolation). Backbone features: the frames, normalised with the
+ImageNet mean / std (`models.preprocess`), go through the backbone (BatchNorm on running averages)
 in fixed-size jitted chunks; the feature is the backbone's global-pooled vector. Without given variables the
 backbone is initialised once from `seed`: fixed random features, deterministic for a seed.
 Frame statistics (`frame_statistics`): per-channel mean / std, the change of the mean from the previous frame,
@@ -22,9 +22,7 @@ import numpy as np
 
 from jaxtrack.data.sources import VideoDataset
 from jaxtrack.models import backbones
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+from jaxtrack.models.preprocess import normalize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +80,7 @@ class FrameFeatures:
         self.dim = backbone_dim + (10 + config.stats_grid ** 2 if config.stats_grid else 0)
 
     def _features(self, variables, images):
-        x = (images.astype(jnp.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-        return self.model.apply(variables, x, use_running_average=True)["pooled"]
+        return self.model.apply(variables, normalize(images, "imagenet"), use_running_average=True)["pooled"]
 
     def resize(self, frame: np.ndarray) -> np.ndarray:
         """[H, W, 3] uint8 -> [S, S, 3] uint8 with S = `config.image_size` (unchanged if already S x S)."""

@@ -1,20 +1,27 @@
-"""`--mode=bench`: microbenchmarks, one per config section present: `bench` (the operators, `kernels/bench.py`) and
-`tracking_bench` (batched tracking of untrained trackers, `jaxtrack.track.batched.frames_per_second`).
+"""`--mode=bench`: microbenchmarks, one per config section present: `bench` (the operators, `kernels/bench.py`),
+`tracking_bench` (batched tracking of untrained trackers, `jaxtrack.track.batched.frames_per_second`) and
+`data_bench` (input pipelines and frame features, `jaxtrack.data.bench`).
 
     python launch.py --experiment=kernel_bench --workdir=runs/bench
+    python launch.py --experiment=data_bench --workdir=runs/data_bench --config.data_bench.source=memory
     python launch.py --experiment=tracking_bench --workdir=runs/tracking_bench --config.tracking_bench.tracker=siamfc
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from etils import epath
 
+from jaxtrack import config as config_lib
 from jaxtrack import families
+from jaxtrack.data import bench as data_bench
 from jaxtrack.files import write_atomic
+from jaxtrack.models import features
 from jaxtrack.track import batched
 from kernels import bench as kernel_bench
 
@@ -38,7 +45,33 @@ def tracking(config, workdir: str) -> list[dict]:
     return rows
 
 
-BENCHMARKS = {"bench": kernel_bench.run, "tracking_bench": tracking}  # config section -> benchmark
+def data(config, workdir: str) -> dict:
+    """Training pairs/s, frame features/s and summarization batches/s of `data_bench` options; the figures go to
+    `<workdir>/data_bench.json`."""
+    cfg = config.data_bench
+    start = time.perf_counter()
+    videos = data_bench.source(cfg.source, split=cfg.split, num_videos=cfg.num_videos,
+                               data_dir=config_lib.data_dir(config, workdir), image_format=cfg.image_format)
+    out = {"videos": len(videos.videos), "ready_s": time.perf_counter() - start}
+    out["pairs_per_s"] = data_bench.pair_rate(videos, batch_size=cfg.batch_size, batches=cfg.batches,
+                                              warmup=cfg.warmup, num_threads=cfg.num_threads,
+                                              num_workers=cfg.num_workers, cv2_threads=cfg.cv2_threads)
+    extractor = features.FrameFeatures()
+    extractor(np.zeros((1, 8, 8, 3), np.uint8))  # compile outside the timing
+    start = time.perf_counter()
+    feats = features.video_features(videos, extractor, num_threads=cfg.num_threads)
+    out["features_per_s"] = sum(len(f) for f in feats) / (time.perf_counter() - start)
+    out["summ_batches_per_s"] = data_bench.summ_rate(videos, feats, batch_size=cfg.summ_batch_size,
+                                                     batches=cfg.summ_batches)
+    print(f"{cfg.source}: {out['pairs_per_s']:.0f} pairs/s (batch {cfg.batch_size}), frame features "
+          f"({extractor.config.backbone}, {extractor.config.image_size}px) {out['features_per_s']:.0f} frames/s, "
+          f"{out['summ_batches_per_s']:.0f} summarization batches/s (batch {cfg.summ_batch_size})")
+    write_atomic(epath.Path(workdir) / "data_bench.json", json.dumps(out, indent=1).encode())
+    return out
+
+
+# config section -> benchmark
+BENCHMARKS = {"bench": kernel_bench.run, "tracking_bench": tracking, "data_bench": data}
 
 
 def run(config, workdir: str) -> dict:
