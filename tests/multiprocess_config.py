@@ -1,4 +1,4 @@
-"""Tiny `--mode=train` config of tests/test_multiprocess.py (for `launch.py` and `train.run.run`): SiamFC
+"""Tiny `--mode=train` config of tests/test_multiprocess.py (for `launch.py` and `modes.train.run`): SiamFC
 (AlexNet width 0.125, 127 / 175 crops) on 4 synthetic 48x40 videos, 1 pair per device per step, SGD at a constant
 rate, 1-step epochs.
 
@@ -7,11 +7,12 @@ rate, 1-step epochs.
 
 from ml_collections import ConfigDict
 
-from jaxtrack.train import run
+from jaxtrack import config
 
 
 def get_config() -> ConfigDict:
-    c = run.default_config()
+    c = config.experiment("train")
+    c.name = "multiprocess"
     c.model.name = "siamfc"
     c.model.kwargs = {"backbone_args": {"width_mult": 0.125, "groups": 1}}
     c.task.normalize = "unit"

@@ -17,23 +17,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtrack import sharding
+from jaxtrack import config, sharding
 
 TINY_VIDEOS = {"height": 64, "width": 80, "n_frames": 8, "n_shots": 1, "min_shot_len": 8}
-EVAL = {"benchmark": "synthetic", "num_videos": 3, "synthetic": TINY_VIDEOS, "baselines": ["static", "kcf"],
-        "vot": True, "attribute_plots": False}
+EVAL = config.experiment("eval")
+EVAL.eval.update(benchmark="synthetic", num_videos=3, synthetic=TINY_VIDEOS, baselines=("static", "kcf"), vot=True,
+                 attribute_plots=False)
 
 
 def check_tracking() -> None:
-    from jaxtrack.models import siamese as models
-    from jaxtrack.track import batched, siamese
+    from jaxtrack import families
+    from jaxtrack.track import batched
 
-    model = models.build("siamfc", backbone_args={"width_mult": 0.125, "groups": 1})
+    family = families.get("siamfc")
+    model = family.build(backbone_args={"width_mult": 0.125, "groups": 1})
     variables = model.init(jax.random.key(0), jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3)))
     rng = np.random.default_rng(0)
     videos = [list(rng.integers(0, 256, (n, 64, 72, 3), np.uint8)) for n in (3, 2, 4)]
     init = np.array([[20, 15, 18, 22], [30, 25, 12, 10], [10, 12, 30, 20]], np.float32)
-    cfg = siamese.DEFAULTS["siamfc"]
+    cfg = family.tracker
     fns = batched.make_fns(model, cfg)
     mesh = sharding.make_mesh()
     assert mesh.size == 4 and len(mesh.local_devices) == 2, mesh
@@ -48,9 +50,9 @@ def main(process_id: int, port: int, workdir: str) -> None:
     sharding.initialize_distributed(f"localhost:{port}", 2, process_id)
     assert jax.process_count() == 2 and jax.device_count() == 4, jax.devices()
     check_tracking()
-    from jaxtrack.eval import run
+    from jaxtrack.modes import eval as eval_mode
 
-    report = run.run(EVAL, workdir)
+    report = eval_mode.run(EVAL, workdir)
     os.makedirs(workdir, exist_ok=True)
     with open(f"{workdir}/report.json", "w") as f:
         json.dump(report, f)

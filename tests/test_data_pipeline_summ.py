@@ -6,11 +6,11 @@ import jax
 import numpy as np
 import pytest
 
-from jaxtrack.models.features import FeatureConfig, FrameFeatures, video_features
 from jaxtrack.data.pipeline_summ import SummConfig, bucket_length, summ_batches, video_example
 from jaxtrack.data.sources import InMemoryVideos
 from jaxtrack.data.video import Video
 from jaxtrack.models.backbones import BACKBONES, get_backbone
+from jaxtrack.models.features import FeatureConfig, FrameFeatures, video_features
 
 LENGTHS = (10, 40, 70, 23, 33)
 CONFIG = SummConfig(buckets=(16, 32, 64))

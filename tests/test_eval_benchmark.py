@@ -7,10 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
+from jaxtrack import config as config_lib
+from jaxtrack import families
 from jaxtrack.data import synthetic
 from jaxtrack.data.video import Video
-from jaxtrack.eval import benchmark, run
-from jaxtrack.track import baselines, trained
+from jaxtrack.eval import benchmark
+from jaxtrack.modes import eval as run
+from jaxtrack.track import baselines
+from jaxtrack.train import checkpoint
 
 GT = np.array([10.0, 10.0, 10.0, 10.0], np.float32)
 
@@ -100,17 +104,16 @@ def test_eao_curve_completed_segments_stop_counting():
 
 
 def test_table_plots_and_run_end_to_end(tmp_path):
-    report = run.run({"benchmark": "synthetic", "num_videos": 2, "baselines": ["static"],
-                      "synthetic": {"height": 96, "width": 96, "n_frames": 12, "n_shots": 2},
-                      "vot": True}, str(tmp_path))
+    report = run.run(eval_config(benchmark="synthetic", num_videos=2, baselines=["static"], vot=True,
+                                 synthetic={"height": 96, "width": 96, "n_frames": 12, "n_shots": 2}), str(tmp_path))
     out = tmp_path / "eval" / "synthetic"
     assert (out / "all_success.png").read_bytes()[:4] == b"\x89PNG" and (out / "all_precision.png").exists()
     md = (out / "summary.md").read_text()
     assert "| static | 2 |" in md and "EAO" in md
     assert (out / "results" / "static" / "test_00000.txt").exists()
     assert 0 <= report["static"]["all"]["auc"] <= 1 and "eao" in report["static"]["vot"]
-    with pytest.raises(KeyError, match=r"config\.benchmark"):
-        run.run({"benchmark": "vot2099"}, str(tmp_path))
+    with pytest.raises(KeyError, match=r"config\.eval\.benchmark"):
+        run.run(eval_config(benchmark="vot2099"), str(tmp_path))
 
 
 def test_load_variables(tmp_path):
@@ -119,22 +122,20 @@ def test_load_variables(tmp_path):
     ckpt = ocp.StandardCheckpointer()
     ckpt.save(tmp_path / "checkpoints" / "7" / "state", {"params": {"w": np.ones(3)}, "batch_stats": {}, "step": 7})
     ckpt.wait_until_finished()
-    variables = trained.load_variables(tmp_path)
+    variables = checkpoint.restore_variables(tmp_path)
     np.testing.assert_array_equal(variables["params"]["w"], np.ones(3))
     with pytest.raises(FileNotFoundError, match="no checkpoint 3"):
-        trained.load_variables(tmp_path, 3)
+        checkpoint.restore_variables(tmp_path, 3)
 
 
 def test_track_config_overrides_defaults():
     from jaxtrack.track import siamese
 
-    config = {"task": {"normalize": "imagenet"}, "track": {"instance_size": 127, "scales": [4.0]}}
-    got = trained.tracking_config("siamrpnpp", config)
+    got = families.get("siamrpnpp").tracker_config("imagenet", {"instance_size": 127, "scales": [4.0]})
     assert got == siamese.RPNConfig(normalize="imagenet", instance_size=127, scales=(4.0,))
-    assert trained.tracking_config("siamrpnpp", config, overrides={"lr": 0.1}).lr == 0.1
-    assert trained.tracking_config("siamban", {"task": {"normalize": "none"}}) == siamese.DEFAULTS["siamban"]
+    assert families.get("siamban").tracker_config("none") == siamese.BANConfig()
     with pytest.raises(KeyError, match="not fields of BANConfig"):
-        trained.tracking_config("siamban", {}, overrides={"scale_lr": 0.5})
+        families.get("siamban").tracker_config(overrides={"scale_lr": 0.5})
 
 
 def _write_frames(folder, n, size=(48, 64)):
@@ -148,7 +149,7 @@ def test_got10k_test_writes_the_submission(tmp_path):
         _write_frames(tmp_path / "data" / "test" / name, 4)
         (tmp_path / "data" / "test" / name / "groundtruth.txt").write_text("5,6,20,10\n")
     (tmp_path / "data" / "test" / "list.txt").write_text("GOT-10k_Test_000001\nGOT-10k_Test_000002\n")
-    report = run.run({"benchmark": "got10k_test", "data_root": str(tmp_path / "data"), "baselines": ["static"]},
+    report = run.run(eval_config(benchmark="got10k_test", data_root=str(tmp_path / "data"), baselines=["static"]),
                      str(tmp_path))
     with zipfile.ZipFile(report["static"]["submission"]) as z:
         assert len(z.namelist()) == 4
@@ -162,16 +163,33 @@ def test_vot_benchmark_runs_the_reinitialisation_protocol(tmp_path):
     rect = "10,8,20,16"
     (root / "ball" / "groundtruth.txt").write_text("\n".join([rect] * 6 + ["30,20,12,10"] * 6) + "\n")
     (root / "list.txt").write_text("ball\n")
-    report = run.run({"benchmark": "vot", "data_root": str(root), "baselines": ["static"]}, str(tmp_path))
+    report = run.run(eval_config(benchmark="vot", data_root=str(root), baselines=["static"]), str(tmp_path))
     vot = report["static"]["vot"]
     assert vot["failures"] >= 1  # the static box loses the target when it jumps at frame 6
     assert "EAO" in (tmp_path / "eval" / "vot" / "summary.md").read_text()
 
 
 def test_checkpoints_field_adds_models(tmp_path):
-    assert run.model_entries({"models": [{"workdir": "a", "label": "x"}], "checkpoints": "b, c"}) == [
-        {"workdir": "a", "label": "x"}, {"workdir": "b"}, {"workdir": "c"}]
-    with pytest.raises(ValueError, match=r"no config\.json with model\.name"):
-        run.make_trackers({"checkpoints": str(tmp_path), "baselines": []})
+    c = eval_config(models=[{"workdir": "a", "label": "x"}], checkpoints="b, c")
+    assert run.model_entries(c, tmp_path) == [{"workdir": "a", "label": "x"}, {"workdir": "b"}, {"workdir": "c"}]
+    with pytest.raises(FileNotFoundError, match=r"config\.json: no such file"):
+        run.make_trackers(eval_config(checkpoints=str(tmp_path), baselines=[]), tmp_path)
+    trained = config_lib.experiment("train")
+    trained.model.name = "siamfc"
+    trained_dir = tmp_path / "trained"
+    from jaxtrack import workdir
+
+    workdir.write_config(trained_dir, trained)
     with pytest.raises(FileNotFoundError, match="no checkpoint found"):
-        run.make_trackers({"models": [{"workdir": str(tmp_path), "name": "siamfc"}], "baselines": []})
+        run.make_trackers(eval_config(models=[{"workdir": str(trained_dir)}], baselines=[]), tmp_path)
+    trained.eval = eval_config(baselines=[]).eval  # a training experiment in its own workdir evaluates its model
+    (trained_dir / "checkpoints").mkdir()
+    assert run.model_entries(trained, trained_dir) == []  # no checkpoint yet
+    (trained_dir / "checkpoints" / "5").mkdir()
+    assert run.model_entries(trained, trained_dir) == [{"workdir": str(trained_dir)}]
+
+
+def eval_config(**eval_fields):
+    c = config_lib.experiment("eval")
+    c.eval.update(eval_fields)
+    return c

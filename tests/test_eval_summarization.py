@@ -1,4 +1,5 @@
-"""Summarization metrics vs brute force, hand-computed cases and scipy's direct formulas."""
+"""Summarization metrics vs brute force, hand-computed cases and scipy's direct formulas; greedy DPP MAP vs
+brute force."""
 
 import itertools
 
@@ -90,3 +91,30 @@ def test_upsample_scores_holds_each_pick():
 def test_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def _brute_force_map(L):
+    n = len(L)
+    subsets = itertools.chain.from_iterable(itertools.combinations(range(n), r) for r in range(n + 1))
+    return max(subsets, key=lambda s: np.linalg.det(L[np.ix_(s, s)]) if s else 1.0)
+
+
+def test_greedy_map_properties_against_brute_force():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n = int(rng.integers(2, 7))
+        b = rng.normal(size=(n, int(rng.integers(1, 5)))) * rng.uniform(0.5, 2.0)
+        L = b @ b.T + 1e-3 * np.eye(n)
+        chosen = summ.greedy_map(L)
+        if len(chosen):
+            assert chosen[0] == np.argmax(np.diag(L))  # the first pick is the exact best singleton
+        dets = [1.0] + [np.linalg.det(L[np.ix_(chosen[:i], chosen[:i])]) for i in range(1, len(chosen) + 1)]
+        assert np.all(np.diff(dets) >= -1e-9)  # adding an item never decreases det
+        best = _brute_force_map(L)
+        best_det = np.linalg.det(L[np.ix_(best, best)]) if best else 1.0
+        assert dets[-1] <= best_det + 1e-9
+    d = np.array([0.5, 3.0, 1.5, 0.9, 2.0])  # diagonal L: the MAP is every item with L_ii > 1, which greedy finds
+    assert sorted(summ.greedy_map(np.diag(d))) == sorted(_brute_force_map(np.diag(d))) == [1, 2, 4]
+    assert summ.greedy_map(np.diag(d)).tolist() == [1, 4, 2] and summ.greedy_map(np.diag(d), max_size=1).tolist() == [1]
+    with pytest.raises(ValueError, match="square"):
+        summ.greedy_map(np.zeros((3, 4)))

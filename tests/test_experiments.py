@@ -1,7 +1,7 @@
 """Experiment configs: every file has get_config and a describing docstring; every Siamese training config builds
 its task, pairs, optimizer and (traced) model; `siamfc_synthetic` trains 2 steps through `run.run` on a tiny
-synthetic TFDS dataset (checkpoints, metrics, eval, loss_curve.png, train_summary.json, resume). The anchor and
-point families run the trainer's sharded step in test_train_tasks (a full `run.run` of them costs ~35 s of compile).
+synthetic TFDS dataset (config.json, checkpoints, metrics, eval, loss_curve.png, train_summary.json, resume). The
+anchor and point families run the trainer's sharded step in test_train_tasks (a full `run.run` of them costs ~35 s of compile).
 """
 
 import importlib
@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 
 import experiments
-from jaxtrack.train import optim, run, tasks
+from jaxtrack import families
+from jaxtrack.modes import train as run
+from jaxtrack.train import metrics_io, optim
 
 
 def config(name):
     return importlib.import_module(f"experiments.{name}").get_config()
 
 
-SIAMESE = [n for n in experiments.names() if config(n).get("model", {}).get("name") in tasks.TASKS]
+SIAMESE = [n for n in experiments.names() if config(n).get("model", {}).get("name") in families.REGISTRY]
 
 
 @pytest.mark.parametrize("name", experiments.names())
@@ -31,15 +33,15 @@ def test_every_experiment_has_config_and_docstring(name):
 
 
 def test_every_model_has_full_and_synthetic_experiments():
-    assert {n.removesuffix("_synthetic") for n in SIAMESE} == set(tasks.TASKS)
-    assert set(SIAMESE) == set(tasks.TASKS) | {f"{n}_synthetic" for n in tasks.TASKS}
+    assert {n.removesuffix("_synthetic") for n in SIAMESE} == set(families.REGISTRY)
+    assert set(SIAMESE) == set(families.REGISTRY) | {f"{n}_synthetic" for n in families.REGISTRY}
 
 
 @pytest.mark.parametrize("name", SIAMESE)
 def test_siamese_config_builds(name):
     c = config(name)
     assert c.mode == "train"
-    task = tasks.make_task(c)
+    task = families.get(c.model.name).make_task(c)
     pairs = run.pair_config(c.data.pairs)
     opt = optim.make_optimizer(c.optim, num_epochs=c.num_epochs, steps_per_epoch=c.steps_per_epoch)
     b = 2
@@ -60,15 +62,15 @@ def test_siamese_config_builds(name):
 def test_tracker_crops_match_training_crops(name):
     """The tracker's crops, anchors and output grid are those the model was trained on."""
     from jaxtrack.track import siamese as track
-    from jaxtrack.track.trained import tracking_config
 
     c = config(name)
-    pairs, settings = run.pair_config(c.data.pairs), tracking_config(c.model.name, json.loads(c.to_json()))
+    family = families.get(c.model.name)
+    pairs, settings = run.pair_config(c.data.pairs), family.tracker_config(c.task.normalize, c.track.to_dict())
     assert (settings.exemplar_size, settings.instance_size) == (pairs.template_size, pairs.search_size)
     assert settings.context == pairs.context and settings.normalize == c.task.normalize
     if isinstance(settings, track.RPNConfig):
         assert settings.scales == tuple(c.task.targets.get("scales", (8.0,)))
-    task = tasks.make_task(c)
+    task = family.make_task(c)
     z = np.zeros((1, pairs.template_size, pairs.template_size, 3), np.float32)
     x = np.zeros((1, pairs.search_size, pairs.search_size, 3), np.float32)
     out = jax.eval_shape(task.model.init_with_output, jax.random.key(0), z, x, np.ones((1, 2), np.float32))[0]
@@ -93,7 +95,8 @@ def test_synthetic_trains_two_steps(tmp_path, name, evaluate):
     assert json.loads((workdir / "train_summary.json").read_text()) == summary
     assert summary["last_step"] == 2 and np.isfinite(summary["last_loss"]) and summary["pairs_per_sec"] > 0
     assert ("eval_loss" in summary) == evaluate
-    metrics = run.read_metrics(workdir / "metrics.jsonl")
+    metrics = metrics_io.read_metrics(workdir / "metrics.jsonl")
+    assert json.loads((workdir / "config.json").read_text())["model"]["name"] == c.model.name  # loadable workdir
     assert list(metrics["train/loss"][0]) == [1, 2]
     if evaluate:  # a rerun resumes from the step-2 checkpoint: nothing left to train
         assert run.run(c, str(workdir))["last_step"] == 2
@@ -105,5 +108,5 @@ def test_eval_synthetic_lists_trained_models(tmp_path):
     (tmp_path / "siamban_synthetic" / "checkpoints").mkdir(parents=True)
     (tmp_path / "siamrpnpp_synthetic").mkdir()  # no checkpoints: not trained
     models = eval_synthetic.trained_models(str(tmp_path))
-    assert [m["name"] for m in models] == ["siamban"]
+    assert [m["workdir"] for m in models] == [str(tmp_path / "siamban_synthetic")]
     assert models[0]["workdir"] == str(tmp_path / "siamban_synthetic") and models[0]["track"]["instance_size"] == 127

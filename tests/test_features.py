@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from jaxtrack.models.features import FeatureConfig, FrameFeatures, frame_statistics, video_features
 from jaxtrack.data.sources import InMemoryVideos
 from jaxtrack.data.video import Video
+from jaxtrack.models.features import FeatureConfig, FrameFeatures, frame_statistics, video_features
 
 
 def reference_statistics(images, grid):

@@ -75,10 +75,12 @@ def test_up_channel_xcorr_value_and_learnt_out_scale():
     np.testing.assert_allclose(float(grad), want.sum() / p["out_scale"], rtol=1e-4)
 
 
-def test_asymmetric_fusion_equals_concat_conv_definition_with_its_own_parameters():
-    """BN-ReLU(concat-conv(x, z; [theta_z | theta_x], bias) + box MLP(w, h)), all in numpy float64."""
+@pytest.mark.parametrize("impl", ["auto", "pallas"])
+def test_asymmetric_fusion_equals_concat_conv_definition_with_its_own_parameters(impl):
+    """BN-ReLU(concat-conv(x, z; [theta_z | theta_x], bias) + box MLP(w, h)), all in numpy float64. With
+    impl="pallas" the inference BN is folded into the fused Pallas epilogue (interpret mode on CPU)."""
     x, z, wh = randn(2, 9, 10, 3), randn(2, 4, 3, 3), np.abs(randn(2, 2)) * 50
-    module = fusion.AsymmetricFusion(features=5)
+    module = fusion.AsymmetricFusion(features=5, impl=impl)
     v = randomize(module.init(jax.random.key(0), x, z, wh))
     got = np.asarray(module.apply(v, x, z, wh))
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtrack.models import siamese
+from jaxtrack import families
 from tests.test_models_heads import BOX, X, Z, random_variables
 
 pytest.importorskip("flatbuffers", reason="jax.export serialization needs flatbuffers")
@@ -27,7 +27,7 @@ CASES = {
 @functools.cache
 def exported(name):
     """(exported track(variables, x_img, template), its arguments, the jitted function)."""
-    model = siamese.build(name, **CASES[name])
+    model = families.get(name).build(**CASES[name])
     r = np.random.default_rng(0)
     z, x = (jnp.asarray(r.uniform(-1, 1, s), jnp.float32) for s in (Z, X))
     box = jnp.asarray(r.uniform(20, 100, BOX), jnp.float32)

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtrack.models import heads, neck, siamese
+from jaxtrack import families
+from jaxtrack.models import heads, neck
 
 SMALL = {  # every registered tracker at a small width (CPU-fast)
     "siamfc": {"backbone_args": {"width_mult": 0.25}},
@@ -51,9 +52,9 @@ def n_params(variables):
     return sum(int(np.prod(a.shape)) for a in jax.tree.leaves(variables["params"]))
 
 
-@pytest.mark.parametrize("name", sorted(siamese.MODELS))
+@pytest.mark.parametrize("name", families.names())
 def test_registered_models_output_sizes(name):
-    _, template, out = model_shapes(siamese.build(name, **SMALL[name]))
+    _, template, out = model_shapes(families.get(name).build(**SMALL[name]))
     assert {k: v.shape for k, v in out.items()} == OUT[name]
     want_z = (2, 6, 6, 64) if name in ("siamfc", "siamrpn") else (2, 7, 7, 16)  # multi-layer: 15x15 neck-cropped
     assert all(z.shape == want_z for z in template["z"])
@@ -64,7 +65,7 @@ def test_registered_models_output_sizes(name):
 def test_single_layer_trackers_on_a_resnet_with_a_neck(name, out):
     """The synthetic configs' one-layer trackers: layer4 of the small atrous ResNet (63 -> 7x7, 127 -> 15x15), a
     16-channel neck cropping the template to 5x5 -> 11x11 outputs (SiamRPN's 3x3 convs: 3x3 * 13x13)."""
-    model = siamese.build(name, backbone="resnet18_small_atrous", layer="layer4", neck_channels=16, center_size=5,
+    model = families.get(name).build(backbone="resnet18_small_atrous", layer="layer4", neck_channels=16, center_size=5,
                           crop_below=12)
     z, x, box = abstract((2, 63, 63, 3), (2, 127, 127, 3), BOX)
     variables = jax.eval_shape(model.init, jax.random.key(0), z, x, box)
@@ -77,7 +78,7 @@ def test_single_layer_trackers_on_a_resnet_with_a_neck(name, out):
 
 def test_full_size_siamrpnpp_parameter_count():
     """pysot siamrpn_r50_l234_dwxcorr: 53.95M parameters, the count reported for SiamRPN++ (ResNet-50)."""
-    variables, template, out = model_shapes(siamese.build("siamrpnpp"))
+    variables, template, out = model_shapes(families.get("siamrpnpp").build())
     assert [z.shape for z in template["z"]] == [(2, 7, 7, 256)] * 3 and out["cls"].shape == (2, 25, 25, 10)
     backbone = 45_528_128  # tests/test_models_backbones.py
     adjust = sum(c * 256 + 2 * 256 for c in (512, 1024, 2048))
@@ -142,7 +143,7 @@ def test_acm_branch_uses_the_template_box():
 
 def test_template_track_call_and_training_step():
     """One block per stage and small crops (template 63 -> 7x7 features, search 167 -> 20x20) to keep it fast."""
-    model = siamese.build("siamban_acm", backbone="resnet18_small_atrous", neck_channels=8,
+    model = families.get("siamban_acm").build(backbone="resnet18_small_atrous", neck_channels=8,
                           backbone_args={"stage_sizes": (1, 1, 1, 1)})
     z, x, box = abstract((2, 63, 63, 3), (2, 167, 167, 3), BOX)
     variables = random_variables(jax.eval_shape(model.init, jax.random.key(0), z, x, box))
@@ -174,8 +175,8 @@ def test_template_track_call_and_training_step():
 
 
 def test_errors():
-    with pytest.raises(KeyError, match="not registered"):
-        siamese.build("siamdw")
+    with pytest.raises(KeyError, match="not a registered tracker family"):
+        families.get("siamdw")
     with pytest.raises(KeyError, match="not registered"):
         heads.get_head("multi_fc")
     xs, zs, _ = head_inputs()
@@ -185,7 +186,7 @@ def test_errors():
         heads.MultiBAN().init(jax.random.key(0), xs, zs[:2])
     with pytest.raises(ValueError, match="one feature layer"):
         heads.SiamFCHead().init(jax.random.key(0), xs, zs)
-    model = siamese.build("siamban_acm", **SMALL["siamban_acm"])
+    model = families.get("siamban_acm").build(**SMALL["siamban_acm"])
     z, x = abstract(Z, X)
     with pytest.raises(ValueError, match="box_wh"):
         jax.eval_shape(model.init, jax.random.key(0), z, x, jnp.zeros((2, 4)))

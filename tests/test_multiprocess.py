@@ -13,9 +13,9 @@ import time
 import jax
 import numpy as np
 
-from jaxtrack.eval import run as eval_run
-from jaxtrack.track import trained
-from jaxtrack.train import run as train_run
+from jaxtrack.modes import eval as eval_run
+from jaxtrack.modes import train as train_run
+from jaxtrack.train import checkpoint
 from tests import multiprocess_config, multiprocess_worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,7 +102,7 @@ def test_two_processes_train_like_one_and_resume(tmp_path):
     assert all(f"resuming from {ckpts / '2'}" in out for out in logs), [out[-2000:] for out in logs]
     assert sorted(os.listdir(ckpts)) == ["2", "3"] and metric_steps(two) == [1, 2, 3]  # process 0 alone logs
     assert (two / "train_summary.json").exists()
-    a, b = trained.load_variables(one, step=3), trained.load_variables(two, step=3)
+    a, b = checkpoint.restore_variables(one, step=3), checkpoint.restore_variables(two, step=3)
     assert jax.tree.structure(a) == jax.tree.structure(b)
     jax.tree.map_with_path(lambda path, x, y: np.testing.assert_allclose(
         x, y, atol=1e-5, err_msg=jax.tree_util.keystr(path)), a, b)

@@ -7,7 +7,7 @@ import numpy as np
 
 from experiments import quickstart as quickstart_config
 from experiments import siamfc_synthetic
-from jaxtrack import quickstart
+from jaxtrack.modes import quickstart
 from tests.test_experiments import TINY_DATA
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -20,13 +20,14 @@ def tiny_config():
     t.data.batch_size, t.data.num_threads, t.data.eval_batches = 2, 1, 0
     t.num_epochs, t.steps_per_epoch, t.log_every, t.checkpoint_every = 1, 2, 1, 2
     t.tensorboard = False
+    t.eval = c.tracker.eval
+    t.eval.num_videos, t.eval.baselines = 1, ("static",)
+    t.eval.synthetic = {"height": 96, "width": 96, "n_frames": 8, "n_shots": 1}
     c.tracker = t
-    c.eval.num_videos, c.eval.baselines = 1, ("static",)
-    c.eval.synthetic = {"height": 96, "width": 96, "n_frames": 8, "n_shots": 1}
     s = c.summarizer
     s.data.options.update({"num_train": 3, "num_val": 1, "num_test": 2, "height": 64, "width": 64, "n_frames": 24,
                            "n_shots": 2})
-    s.features.chunk_size, s.train.num_epochs, s.summ.batch_size = 24, 2, 2
+    s.features.chunk_size, s.num_epochs, s.data.batch_size = 24, 2, 2
     c.report_frames = 4
     return c
 
@@ -34,7 +35,8 @@ def tiny_config():
 def test_quickstart_tiny(tmp_path):
     out = quickstart.run(tiny_config(), str(tmp_path))
     for path in ["report.md", "quickstart.json", "tracked_frames.png", "tracker/loss_curve.png",
-                 "eval/synthetic/all_success.png", "eval/synthetic/all_precision.png", "summarizer/loss_curve.png",
+                 f"{quickstart.EVAL_DIR}/all_success.png", f"{quickstart.EVAL_DIR}/all_precision.png",
+                 "summarizer/loss_curve.png",
                  "summarizer/summary_scores.png"]:
         assert (tmp_path / path).exists(), path
         if path.endswith(".png"):
@@ -47,7 +49,7 @@ def test_quickstart_tiny(tmp_path):
     assert f"{dpp['f']:.3f}" in report and np.isfinite(dpp["f"])
     saved = json.loads((tmp_path / "quickstart.json").read_text())
     assert saved["eval"]["static"]["auc"] == out["eval"]["static"]["all"]["auc"]
-    eval_mtime = (tmp_path / "eval/synthetic/summary.json").stat().st_mtime
+    eval_mtime = (tmp_path / quickstart.EVAL_DIR / "summary.json").stat().st_mtime
     again = quickstart.run(tiny_config(), str(tmp_path))  # resumes: trained, nothing re-evaluated
     assert again["tracker"]["last_step"] == 2
-    assert (tmp_path / "eval/synthetic/summary.json").stat().st_mtime == eval_mtime
+    assert (tmp_path / quickstart.EVAL_DIR / "summary.json").stat().st_mtime == eval_mtime

@@ -12,11 +12,12 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from jaxtrack import boxes
+from jaxtrack import boxes, config, families
 from jaxtrack.data import synthetic
-from jaxtrack.models import siamese as models
-from jaxtrack.track import draw, export, siamese, trained
-from jaxtrack.track import run as track_run
+from jaxtrack.modes import export as export_mode
+from jaxtrack.modes import track as track_run
+from jaxtrack.track import draw, export, siamese
+from jaxtrack.train import checkpoint
 from tests.test_models_heads import BOX, X, Z, abstract, random_variables
 
 pytest.importorskip("flatbuffers", reason="jax.export serialization needs flatbuffers")
@@ -27,12 +28,20 @@ KWARGS = {"backbone": "resnet18_small_atrous", "neck_channels": 8, "backbone_arg
 
 @functools.cache
 def variables():
-    model = models.build(NAME, **KWARGS)
+    model = families.get(NAME).build(**KWARGS)
     return random_variables(jax.eval_shape(model.init, jax.random.key(0), *abstract(Z, X, BOX)))
 
 
 def tracker():
-    return siamese.Tracker(NAME, variables(), siamese.DEFAULTS[NAME], **KWARGS)
+    family = families.get(NAME)
+    return siamese.Tracker(NAME, family.build(**KWARGS), family.tracker, variables())
+
+
+def experiment(**track_video) -> ml_collections.ConfigDict:
+    c = config.experiment("track")
+    c.model.name, c.model.kwargs, c.task.normalize, c.export_platforms = NAME, KWARGS, "none", ("cpu",)
+    c.track_video.update(track_video)
+    return c
 
 
 @functools.cache
@@ -67,7 +76,7 @@ def test_manifest(export_dir):
     manifest = json.loads((export_dir / "manifest.json").read_text())
     assert manifest["model"] == NAME and manifest["platforms"] == ["cpu"]
     assert manifest["model_kwargs"]["neck_channels"] == 8
-    assert manifest["tracking"]["window_influence"] == siamese.DEFAULTS[NAME].window_influence
+    assert manifest["tracking"]["window_influence"] == families.get(NAME).tracker.window_influence
 
 
 def test_export_mode_from_checkpoint_and_cli(tmp_path):
@@ -75,9 +84,7 @@ def test_export_mode_from_checkpoint_and_cli(tmp_path):
     with ocp.StandardCheckpointer() as ckpt:
         ckpt.save((tmp_path / "checkpoints" / "7" / "state").absolute(),
                   {"params": v["params"], "batch_stats": v["batch_stats"], "step": 7})
-    config = ml_collections.ConfigDict({"model": {"name": NAME, "kwargs": KWARGS}, "task": {"normalize": "none"},
-                                        "export_platforms": ("cpu",)})
-    export.run(config, str(tmp_path))
+    export_mode.run(experiment(), str(tmp_path))
     cfg = synthetic.SyntheticConfig(height=80, width=100, n_frames=4, n_shots=1, min_shot_len=4)
     video = synthetic.make_video(1, seed=0, config=cfg)
     for t, frame in enumerate(video.frames):
@@ -96,10 +103,8 @@ def test_track_mode(tmp_path):
     with ocp.StandardCheckpointer() as ckpt:
         ckpt.save((tmp_path / "checkpoints" / "3" / "state").absolute(), {"params": v["params"],
                                                                           "batch_stats": v["batch_stats"]})
-    config = ml_collections.ConfigDict({"model": {"name": NAME, "kwargs": KWARGS}, "task": {"normalize": "none"},
-                                        "export_platforms": ("cpu",), "track_video": {
-                                            "num_videos": 1, "synthetic": {"height": 72, "width": 88, "n_frames": 6,
-                                                                           "n_shots": 1, "min_shot_len": 6}}})
+    config = experiment(num_videos=1, synthetic={"height": 72, "width": 88, "n_frames": 6, "n_shots": 1,
+                                                 "min_shot_len": 6})
     report = track_run.run(config, str(tmp_path))
     (name, entry), = report.items()
     video = synthetic.make_videos(1, seed=0, split="test", config=synthetic.SyntheticConfig(
@@ -110,11 +115,11 @@ def test_track_mode(tmp_path):
     iou = np.mean([boxes.iou(want[t], video.boxes[t]) for t in seen])
     assert entry["frames"] == 6 and entry["ao"] == pytest.approx(iou, abs=1e-3) and len(seen) >= 3
     assert (tmp_path / "track" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-    export.run(config, str(tmp_path))
+    export_mode.run(config, str(tmp_path))
     for t, frame in enumerate(video.frames):
         cv2.imwrite(str(tmp_path / f"f{t}.png"), frame[..., ::-1])
-    config.track_video = {"frames": str(tmp_path / "f*.png"), "box": ",".join(map(str, video.boxes[0])),
-                          "exported": True}
+    config.track_video.update(frames=str(tmp_path / "f*.png"), box=",".join(map(str, video.boxes[0])),
+                              exported=True)
     (name, entry), = track_run.run(config, str(tmp_path)).items()
     assert "ao" not in entry  # no ground truth beyond frame 0
     np.testing.assert_allclose(np.loadtxt(tmp_path / "track" / f"{name}.txt", delimiter=","), want, atol=0.01)
@@ -149,8 +154,8 @@ def test_bad_input(tmp_path, export_dir):
     with pytest.raises(ValueError, match="uint8"):
         t.init(np.zeros((8, 8, 3), np.float32), [1, 1, 4, 4])
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        trained.load_variables(tmp_path)
+        checkpoint.restore_variables(tmp_path)
     with pytest.raises(KeyError, match="not fields of RPNConfig"):
-        trained.tracking_config(NAME, {}, overrides={"scale_step": 1.1})
+        families.get(NAME).tracker_config(overrides={"scale_step": 1.1})
     with pytest.raises(SystemExit):
         export.main([str(export_dir), "--frames=/nonexistent/*.png", "--box=1,2,3,4"])

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtrack.models import siamese as models
+from jaxtrack import families
 from jaxtrack.track import batched, siamese
 
 
@@ -91,7 +91,7 @@ def test_siamfc_scale_selection(side_peak, expected_scale):
 
 
 def test_siamfc_defaults_are_published():
-    c = siamese.DEFAULTS["siamfc"]
+    c = families.get("siamfc").tracker
     assert (c.scale_num, c.scale_step, c.scale_penalty, c.scale_lr, c.window_influence, c.response_up) == (
         3, 1.0375, 0.9745, 0.59, 0.176, 16)
     np.testing.assert_allclose(c.scale_factors, [1 / 1.0375, 1.0, 1.0375], rtol=1e-6)
@@ -99,13 +99,13 @@ def test_siamfc_defaults_are_published():
 
 def test_batched_equals_single_runs():
     kwargs = {"backbone_args": {"width_mult": 0.25}}
-    model = models.build("siamfc", **kwargs)
+    model = families.get("siamfc").build(**kwargs)
     variables = model.init(jax.random.key(0), jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3)))
     rng = np.random.default_rng(0)
     videos = [list(rng.integers(0, 256, (n, h, w, 3), np.uint8)) for n, h, w in ((4, 64, 80), (2, 72, 64), (3, 64, 64))]
     init = np.array([[20, 15, 18, 22], [30, 25, 12, 10], [10, 12, 30, 20]], np.float32)
-    got, _ = batched.track_sequences(model, siamese.DEFAULTS["siamfc"], variables, videos, init)
-    tracker = siamese.Tracker("siamfc", variables, **kwargs)
+    got, _ = batched.track_sequences(model, families.get("siamfc").tracker, variables, videos, init)
+    tracker = siamese.Tracker("siamfc", model, families.get("siamfc").tracker, variables)
     for i, video in enumerate(videos):
         tracker.init(video[0], init[i])
         single = np.stack([init[i]] + [tracker.track(f)[0] for f in video[1:]])
@@ -115,17 +115,17 @@ def test_batched_equals_single_runs():
 
 MULTIDEVICE = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from jaxtrack.models import siamese as models
+    from jaxtrack import families
     from jaxtrack.track import batched, siamese
     from jaxtrack import sharding
     assert jax.device_count() == 4, jax.devices()
-    model = models.build("siamfc", backbone_args={"width_mult": 0.25})
+    model = families.get("siamfc").build(backbone_args={"width_mult": 0.25})
     variables = model.init(jax.random.key(0), jnp.zeros((1, 127, 127, 3)), jnp.zeros((1, 255, 255, 3)))
     rng = np.random.default_rng(0)
     videos = [list(rng.integers(0, 256, (n, 64, 72, 3), np.uint8)) for n in (3, 2, 3)]
     init = np.array([[20, 15, 18, 22], [30, 25, 12, 10], [10, 12, 30, 20]], np.float32)
-    one, _ = batched.track_sequences(model, siamese.DEFAULTS["siamfc"], variables, videos, init)
-    four, _ = batched.track_sequences(model, siamese.DEFAULTS["siamfc"], variables, videos, init,
+    one, _ = batched.track_sequences(model, families.get("siamfc").tracker, variables, videos, init)
+    four, _ = batched.track_sequences(model, families.get("siamfc").tracker, variables, videos, init,
                                       mesh=sharding.make_mesh())
     assert four.shape == one.shape == (3, 3, 4)
     np.testing.assert_allclose(four, one, atol=1e-3)
@@ -143,7 +143,7 @@ def test_batched_tracking_over_four_devices():
 
 
 def test_unknown_tracker_and_config():
-    with pytest.raises(KeyError, match="not registered"):
-        siamese.Tracker("siamdw", {})
+    with pytest.raises(TypeError, match="config must be one of"):
+        siamese.Tracker("siamfc", None, object(), {})
     with pytest.raises(TypeError, match="config must be one of"):
         siamese.step(None, object(), None, {}, np.zeros((4, 4, 3)))

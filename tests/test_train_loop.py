@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxtrack import config as config_lib
 from jaxtrack.train import checkpoint, metrics_io, trainer
 
 BATCH = 8
@@ -83,7 +84,7 @@ class Dying:
 
 
 def make_config(**kw):
-    cfg = trainer.default_config()
+    cfg = config_lib.experiment("train")
     cfg.update(num_epochs=2, steps_per_epoch=5, log_every=1, checkpoint_every=3, eval_every=5, progress=False,
                tensorboard=False)
     cfg.optim.update(weight_decay=1e-3, grad_clip=1.0)

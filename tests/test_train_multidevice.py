@@ -7,7 +7,8 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import jax, numpy as np
-    from jaxtrack import sharding, trainer
+    from jaxtrack import sharding
+    from jaxtrack.train import trainer
     from tests.test_train_loop import TinyTask, make_config, make_data
     assert jax.device_count() == 8, jax.devices()
     cfg = make_config(num_epochs=1, steps_per_epoch=4, checkpoint_every=4, log_every=4)

@@ -7,13 +7,14 @@ import numpy as np
 import optax
 import pytest
 
+from jaxtrack import config as config_lib
 from jaxtrack.train import optim
 
 
 @pytest.mark.parametrize("step", [0, 3, 4, 19, 20, 39, 40, 57, 79, 1000])
 def test_pysot_default_schedule(step):
     """pysot SiamRPN++: 5 warm-up epochs 1e-3 * 5^(e/5), then logspace 5e-3 -> 5e-4 over 15 epochs."""
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     lr = optim.make_schedule(cfg, num_epochs=20, steps_per_epoch=4)
     e = min(step // 4, 19)
     want = 0.001 * 5 ** (e / 5) if e < 5 else 0.005 * 0.1 ** ((e - 5) / 14)
@@ -27,7 +28,7 @@ def test_pysot_default_schedule(step):
     ("constant", {}, lambda e: 0.02),
 ])
 def test_other_schedules(kind, extra, formula):
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     cfg.warmup.epochs = 0
     cfg.lr.update({"type": kind, "start_lr": 0.02, "end_lr": 0.002, **extra})
     lr = optim.make_schedule(cfg, num_epochs=10, steps_per_epoch=2)
@@ -36,17 +37,17 @@ def test_other_schedules(kind, extra, formula):
 
 
 def test_bad_config_errors():
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     cfg.lr.type = "poly"
     with pytest.raises(ValueError, match="poly"):
         optim.make_schedule(cfg, num_epochs=20, steps_per_epoch=1)
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     with pytest.raises(ValueError, match=r"warmup.epochs"):
         optim.make_schedule(cfg, num_epochs=5, steps_per_epoch=1)
 
 
 def _cfg(name="sgd"):
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     cfg.update(name=name, weight_decay=0.01, grad_clip=10.0)
     cfg.warmup.epochs = 0
     cfg.lr.update(type="constant", start_lr=0.1)

@@ -10,8 +10,10 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxtrack import config as config_lib
+from jaxtrack import families, sharding
 from jaxtrack.models import preprocess
-from jaxtrack.train import optim, sharding, tasks, trainer
+from jaxtrack.train import losses, optim, trainer
 from jaxtrack.train.state import TrainState
 
 Z, X, B = 63, 167, 2  # template 63 -> 8 -> neck crop 7; search 167 -> 20 (>= the neck crop_below): output 14
@@ -39,7 +41,13 @@ def make_batch(z: int, x: int, negative=(False, False), seed=0) -> dict:
 
 
 def config(name: str) -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict({"model": {"name": name, "kwargs": TINY[name][0]}, "task": {"normalize": "unit"}})
+    c = config_lib.experiment("train")
+    c.model.name, c.model.kwargs, c.task.normalize = name, TINY[name][0], "unit"
+    return c
+
+
+def make_task(c: ml_collections.ConfigDict):
+    return families.get(c.model.name).make_task(c)
 
 
 def numpy_init(shapes, seed=0):
@@ -57,7 +65,7 @@ def numpy_init(shapes, seed=0):
 
 
 def adam_config(lr: float = 1e-2) -> ml_collections.ConfigDict:
-    cfg = optim.default_config()
+    cfg = config_lib.optim()
     cfg.name, cfg.weight_decay, cfg.warmup.epochs = "adam", 0.0, 0
     cfg.lr = {"type": "constant", "start_lr": lr}
     cfg.backbone.train_epoch = 0
@@ -68,7 +76,7 @@ def adam_config(lr: float = 1e-2) -> ml_collections.ConfigDict:
 def compiled(name: str):
     """(task, () -> fresh step-0 TrainState, the trainer's jitted train step, batch) for model `name`, tiny; the
     step is sharded as in `run.run` (so the targets' sampling is checked under the trainer's mesh)."""
-    task = tasks.make_task(config(name))
+    task = make_task(config(name))
     batch = make_batch(*TINY[name][1:])
     variables = numpy_init(jax.eval_shape(task.init, jax.random.key(0), batch))
     opt = optim.make_optimizer(adam_config(), num_epochs=1, steps_per_epoch=100)
@@ -109,9 +117,9 @@ def test_negative_pairs_have_no_positives(name):
         assert float(metrics["pos_fraction"]) == 0.0
 
 
-@pytest.mark.parametrize("name", sorted(tasks.TASKS))
+@pytest.mark.parametrize("name", families.names())
 def test_every_model_loss_traces(name):
-    task, batch = tasks.make_task(config(name)), make_batch(*TINY[name][1:])
+    task, batch = make_task(config(name)), make_batch(*TINY[name][1:])
     variables = jax.eval_shape(task.init, jax.random.key(0), batch)
     loss, (metrics, stats) = jax.eval_shape(task.loss_fn, variables["params"], variables["batch_stats"], batch,
                                             jax.random.key(1))
@@ -120,7 +128,7 @@ def test_every_model_loss_traces(name):
 
 
 def test_acm_reads_the_template_box():
-    task = tasks.make_task(config("siamban_acm"))
+    task = make_task(config("siamban_acm"))
     batch = make_batch(*TINY["siamban_acm"][1:])
     variables = numpy_init(jax.eval_shape(task.init, jax.random.key(0), batch))
     other = {**batch, "template_box": batch["template_box"] * np.float32([1, 1, 2, 0.5])}
@@ -141,14 +149,14 @@ def test_normalize():
 
 def test_weights_and_errors():
     cfg = config("siamrpnpp")
-    assert tasks.make_task(cfg).weights == tasks.losses.SIAMRPN_WEIGHTS
+    assert make_task(cfg).weights == losses.SIAMRPN_WEIGHTS
     cfg.task.loc_weight = 2.0
-    assert tasks.make_task(cfg).weights.loc == 2.0
-    with pytest.raises(KeyError, match="no task for model"):
-        tasks.make_task(ml_collections.ConfigDict({"model": {"name": "siamdw", "kwargs": {}}}))
+    assert make_task(cfg).weights.loc == 2.0
+    with pytest.raises(KeyError, match="not a registered tracker family"):
+        make_task(config_lib.experiment("train"))
     cfg.task.lr = 1.0
     with pytest.raises(KeyError, match="unknown fields"):
-        tasks.make_task(cfg)
-    task = tasks.make_task(config("siamban"))
+        make_task(cfg)
+    task = make_task(config("siamban"))
     with pytest.raises(KeyError, match="search_box"):
         task.inputs({k: v for k, v in make_batch(Z, X).items() if k != "search_box"})

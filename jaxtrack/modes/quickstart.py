@@ -22,7 +22,6 @@ import ml_collections
 import numpy as np
 from etils import epath
 
-from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import synthetic
 from jaxtrack.eval import benchmark, summ_eval
 from jaxtrack.files import write_atomic
@@ -45,7 +44,6 @@ def _summary(d: dict) -> benchmark.Summary:
 
 def train_tracker(config: ml_collections.ConfigDict, out: epath.Path) -> dict:
     """Stage 1: the tracker experiment (resumes from its checkpoints); returns its train_summary.json."""
-    jt_workdir.write_config(out, config)  # what the tracker loaders read
     return train_mode.run(config, str(out))
 
 

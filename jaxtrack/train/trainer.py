@@ -18,7 +18,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from absl import logging
 from jax.sharding import Mesh
 
 from jaxtrack import sharding
@@ -132,7 +131,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
     ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir), keep=config.keep_checkpoints,
                                    best_metric=config.best_metric or None, best_mode=config.best_mode)
     if ckpt.latest_step() is not None:
-        logging.info("resuming from %s", ckpt.path(ckpt.latest_step()))
+        print(f"resuming from {ckpt.path(ckpt.latest_step())}", flush=True)
         state = ckpt.restore(state, it)
     start = int(state.step)
     train_step = make_train_step(task, opt, mesh)
