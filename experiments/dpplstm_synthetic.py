@@ -1,7 +1,7 @@
 """dppLSTM video summarizer (BiLSTM + DPP loss) on the synthetic videos, evaluated next to random/uniform/oracle/human.
 
     python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpplstm_synthetic
-    python launch.py --experiment=dpplstm_synthetic --config.train.num_epochs=40 --workdir=runs/dpp40
+    python launch.py --experiment=dpplstm_synthetic --config.num_epochs=40 --workdir=runs/dpp40
 
 Choices (tuned on the 16-video val split, never on test):
 - features: colour / motion-energy statistics of 64 px frames (4 x 4 motion grid), no backbone. The synthetic
@@ -21,36 +21,35 @@ Choices (tuned on the 16-video val split, never on test):
 
 from ml_collections import ConfigDict
 
-from jaxtrack.train import trainer
+from jaxtrack import config as config_lib
 
 
 def get_config() -> ConfigDict:
-    c = ConfigDict()
+    c = config_lib.experiment("summarize")
     c.name = "dpplstm_synthetic"
-    c.mode = "summarize"
     c.seed = 0
-    c.data = ConfigDict({"dataset": "synthetic_videos", "train_split": "train", "test_split": "test",
-                         "val_split": "val",  # also evaluated and reported ("": none)
-                         "data_dir": ""})  # data_dir default: <workdir>/tfds
+    # trainer
+    c.num_epochs = 15
+    c.steps_per_epoch = 0  # 0: one pass over the training videos (log / eval once per epoch)
+    c.checkpoint_every = 100000  # the last step is always saved
+    c.tensorboard = False
+    c.progress = False
+    c.optim.name = "adam"
+    c.optim.weight_decay = 0.0
+    c.optim.grad_clip = 5.0
+    c.optim.lr = ConfigDict({"type": "constant", "start_lr": 1e-3})
+    c.optim.warmup.epochs = 0
+    c.optim.backbone.prefixes = ()
+    c.model.name = "summarizer"
+    c.model.kwargs = ConfigDict({"hidden": 64, "mlp_hidden": 64, "kernel_dim": 32, "tied_directions": False,
+                                 "activation": "sigmoid"})
+    c.task = ConfigDict({"loss": "dpplstm", "dpp_weight": 0.1, "jitter": 1e-3, "mse_target": "scores"})
+    c.data.update(dataset="synthetic_videos", split="train", eval_split="val", test_split="test", batch_size=8)
     c.data.options = ConfigDict({"num_train": 128, "num_val": 16, "num_test": 16, "image_format": "jpeg",
                                  "height": 128, "width": 128, "n_frames": 96, "n_shots": 6})
+    c.data.summ = ConfigDict({"buckets": (64, 128, 256, 512, 1024), "keyframe_threshold": 0.5})  # SummConfig
     c.features = ConfigDict({"backbone": "", "image_size": 64, "chunk_size": 96, "seed": 0, "stats_grid": 4})
-    c.model = ConfigDict({"hidden": 64, "mlp_hidden": 64, "kernel_dim": 32, "tied_directions": False,
-                          "activation": "sigmoid"})
-    c.task = ConfigDict({"loss": "dpplstm", "dpp_weight": 0.1, "jitter": 1e-3, "mse_target": "scores"})
-    c.summ = ConfigDict({"batch_size": 8, "buckets": (64, 128, 256, 512, 1024), "keyframe_threshold": 0.5,
-                         "mode": "avg", "proportion": 0.15, "plot_video": 0, "max_shot_len": 8,
-                         "standardize": True})  # z-score features with the training steps' statistics
-    c.train = trainer.default_config()
-    c.train.num_epochs = 15
-    c.train.steps_per_epoch = 0  # 0: one pass over the training videos
-    c.train.checkpoint_every = 100000  # the last step is always saved
-    c.train.tensorboard = False
-    c.train.progress = False
-    c.train.optim.name = "adam"
-    c.train.optim.weight_decay = 0.0
-    c.train.optim.grad_clip = 5.0
-    c.train.optim.lr = ConfigDict({"type": "constant", "start_lr": 1e-3})
-    c.train.optim.warmup.epochs = 0
-    c.train.optim.backbone.prefixes = ()
+    c.summ = ConfigDict({"mode": "avg", "proportion": 0.15, "plot_video": 0, "max_shot_len": 8,
+                         "standardize": True,  # z-score features with the training steps' statistics
+                         "folds": 0})  # K > 0: the K-fold protocol of an eccv16 dataset (tvsum / summe) instead
     return c

@@ -56,3 +56,13 @@ def load_tracker(workdir: epath.PathLike, *, step: int = -1, config: ml_collecti
     tracker_config = family.tracker_config(config.get("task", {}).get("normalize"), settings)
     model = family.build(**config.model.get("kwargs", {}))
     return siamese.Tracker(config.model.name, model, tracker_config, checkpoint.restore_variables(workdir, step))
+
+
+def load_summarizer(workdir: epath.PathLike, step: int = -1):
+    """(task, params) of checkpoint `step` (-1: latest) of the summarizer trained in `workdir` (`--mode=summarize`;
+    a k-fold run: `<workdir>/split<k>`): `train.summ_task.make_task` of its config.json and the checkpoint's params.
+    Predict with `jaxtrack.eval.summ_predict.predict(task, params, features, buckets)`."""
+    from jaxtrack.train import summ_task  # only the summarizer's readers need it
+
+    task = summ_task.make_task(read_config(workdir))
+    return task, checkpoint.restore_variables(workdir, step)["params"]

@@ -1,7 +1,5 @@
 """DPP loss vs the explicit T x T definition, padding invariance, float64 finite-difference gradients,
-no NaN on singular kernels / long videos; greedy MAP vs brute force."""
-
-import itertools
+no NaN on singular kernels / long videos (greedy MAP: tests/test_eval_summarization.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -80,30 +78,3 @@ def test_finite_on_singular_and_long_videos_float32():
 def test_shape_errors():
     with pytest.raises(ValueError, match=r"phi \[B, T, K\]"):
         dpp.dpp_nll(jnp.zeros((1, 4)), jnp.zeros((1, 5, 2)), jnp.zeros((1, 4), bool), jnp.ones((1, 4), bool))
-    with pytest.raises(ValueError, match="square"):
-        dpp.greedy_map(np.zeros((3, 4)))
-
-
-def _brute_force_map(L):
-    n = len(L)
-    subsets = itertools.chain.from_iterable(itertools.combinations(range(n), r) for r in range(n + 1))
-    return max(subsets, key=lambda s: np.linalg.det(L[np.ix_(s, s)]) if s else 1.0)
-
-
-def test_greedy_map_properties_against_brute_force():
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        n = int(rng.integers(2, 7))
-        b = rng.normal(size=(n, int(rng.integers(1, 5)))) * rng.uniform(0.5, 2.0)
-        L = b @ b.T + 1e-3 * np.eye(n)
-        chosen = dpp.greedy_map(L)
-        if len(chosen):
-            assert chosen[0] == np.argmax(np.diag(L))  # the first pick is the exact best singleton
-        dets = [1.0] + [np.linalg.det(L[np.ix_(chosen[:i], chosen[:i])]) for i in range(1, len(chosen) + 1)]
-        assert np.all(np.diff(dets) >= -1e-9)  # adding an item never decreases det
-        best = _brute_force_map(L)
-        best_det = np.linalg.det(L[np.ix_(best, best)]) if best else 1.0
-        assert dets[-1] <= best_det + 1e-9
-    d = np.array([0.5, 3.0, 1.5, 0.9, 2.0])  # diagonal L: the MAP is every item with L_ii > 1, which greedy finds
-    assert sorted(dpp.greedy_map(np.diag(d))) == sorted(_brute_force_map(np.diag(d))) == [1, 2, 4]
-    assert dpp.greedy_map(np.diag(d)).tolist() == [1, 4, 2] and dpp.greedy_map(np.diag(d), max_size=1).tolist() == [1]

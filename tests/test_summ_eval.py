@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from jaxtrack.data.video import Video
-from jaxtrack.eval import summ_eval
-from jaxtrack.eval.summarization import f_score, rank_correlation
+from jaxtrack.eval import summ_eval, summ_predict
+from jaxtrack.eval.summarization import f_score, greedy_map, rank_correlation
 from jaxtrack.train import dpp
 
 
@@ -116,5 +116,7 @@ def test_cross_validate_writes_tables(tmp_path):
 
 def test_dpp_map_scores_with_kernel():
     q, phi = np.array([0.9, 0.1, 0.95]), np.array([[3.0, 0.0], [0.0, 3.0], [2.9, 0.1]])
-    chosen = dpp.greedy_map(dpp.kernel_matrix(q, phi))
+    chosen = greedy_map(dpp.kernel_matrix(q, phi))
     assert chosen[0] == 2 and 0 not in chosen  # the near-duplicate of item 2 is not added
+    scores = summ_predict.dpp_map_scores({"importance": q, "phi": phi}, 1e-3)
+    np.testing.assert_array_equal(scores, np.where(np.isin(np.arange(3), chosen), q, 0.0))

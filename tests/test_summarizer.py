@@ -7,12 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments import dpplstm_synthetic, vslstm_synthetic
+from jaxtrack import config as config_lib
 from jaxtrack.data.pipeline_summ import SummConfig, summ_batches
 from jaxtrack.data.sources import InMemoryVideos
 from jaxtrack.data.video import Video
 from jaxtrack.models.summarizer import Summarizer
 from jaxtrack.train import trainer
-from jaxtrack.train.summ_task import SummTask, model_batch
+from jaxtrack.train.summ_task import SummTask, make_task, model_batch
 
 MODEL = Summarizer(hidden=8, mlp_hidden=8, kernel_dim=4)
 
@@ -100,7 +102,7 @@ def test_shared_trainer_reduces_dpplstm_loss(tmp_path):
         videos.append(Video(name=f"v{i}", n_frames=n, features=feats, user_summaries=summaries,
                             user_scores=summaries.astype(np.float32) + 1))
     source = InMemoryVideos(videos)
-    config = trainer.default_config()
+    config = config_lib.experiment("summarize")
     config.update(num_epochs=4, steps_per_epoch=2, log_every=2, tensorboard=False, progress=False)
     config.optim.update(name="adam", weight_decay=0.0)
     config.optim.lr = {"type": "constant", "start_lr": 0.02}
@@ -115,3 +117,14 @@ def test_shared_trainer_reduces_dpplstm_loss(tmp_path):
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     losses = [float(line.split('"train/loss": ')[1].split(",")[0]) for line in lines]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def test_make_task_from_the_experiment_schema():
+    c = dpplstm_synthetic.get_config()
+    task = make_task(c)
+    assert task.model == Summarizer(hidden=64, mlp_hidden=64, kernel_dim=32)
+    assert (task.loss, task.dpp_weight, task.jitter, task.mse_target) == ("dpplstm", 0.1, 1e-3, "scores")
+    assert make_task(vslstm_synthetic.get_config()).loss == "vslstm"
+    c.model.name = "siamfc"
+    with pytest.raises(ValueError, match="must be 'summarizer'"):
+        make_task(c)

@@ -160,23 +160,27 @@ def cross_validate(load_split: Callable[[int, str], Sequence[Video]],
     """k-fold evaluation (the eccv16 h5 `split<k>_train/test` protocol): per split k, `fit_predict(k, train, test)`
     gives step scores [N_i] per test video, evaluated next to the baselines on the videos' stored features.
 
-    Returns {"splits": [evaluate(...) per split], "mean": {method: {metric: mean over splits}}}; with
-    `path_stem`, also writes it (`write_results`) with one markdown table per split and the mean table.
+    Returns {"splits": [evaluate(...) per split], "mean": {method: {metric: mean over splits}}, "test_videos":
+    [[name per test video] per split]}; with `path_stem`, also writes it (`write_results`) with one markdown
+    table per split and the mean table.
     """
-    splits = []
+    if n_splits < 1:
+        raise ValueError(f"cross_validate: n_splits must be >= 1, got {n_splits}")
+    splits, names = [], []
     for k in range(n_splits):
         train, test = load_split(k, "train"), load_split(k, "test")
         missing = [v.name for v in test if v.features is None]
         if missing:
             raise ValueError(f"cross_validate: split {k} test videos without features: {missing[:5]}")
         scores = fit_predict(k, train, test)
+        names.append([v.name for v in test])
         splits.append(evaluate(test, scores, [v.features for v in test], mode=mode, proportion=proportion,
                                seed=seed + k))
     mean = {name: {m: float(np.mean([s[name]["mean"][m] for s in splits])) for m in METRICS} for name in splits[0]}
-    result = {"splits": splits, "mean": mean}
+    result = {"splits": splits, "mean": mean, "test_videos": names}
     if path_stem is not None:
-        parts = [f"## split {k}\n\n" + markdown_table({n: r["mean"] for n, r in s.items()})
-                 for k, s in enumerate(splits)]
+        parts = [f"## split {k} ({len(names[k])} test videos)\n\n"
+                 + markdown_table({n: r["mean"] for n, r in s.items()}) for k, s in enumerate(splits)]
         parts.append(f"## mean over {n_splits} splits (F mode {mode!r})\n\n" + markdown_table(mean))
         write_results(path_stem, result, "\n\n".join(parts) + "\n")
     return result

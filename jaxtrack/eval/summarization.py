@@ -1,4 +1,5 @@
-"""Video-summarization evaluation: keyshot summaries by 0/1 knapsack, F-score, and rank correlation.
+"""Video-summarization evaluation: keyshot summaries by 0/1 knapsack, F-score, rank correlation, and greedy DPP
+MAP selection (dppLSTM's inference, on `jaxtrack.train.dpp.kernel_matrix`).
 
 The definitions follow the canonical code:
 - `f_score`: KaiyangZhou/pytorch-vsumm-reinforce `vsum_tools.evaluate_summary`.
@@ -106,3 +107,35 @@ def keyshot_summary(frame_scores, change_points, proportion: float = 0.15) -> np
     for s in knapsack(values, lengths, int(np.floor(n * proportion))):
         summary[cps[s, 0]:cps[s, 1] + 1] = 1
     return summary
+
+
+def greedy_map(kernel, max_size: int | None = None) -> np.ndarray:
+    """Greedy DPP MAP: indices (in selection order) of a subset with large det(L_Y).
+
+    Each step adds the item with the largest gain det(L_{Y+i}) / det(L_Y) (the Schur complement d_i^2, updated by
+    incremental Cholesky as in Chen et al., NeurIPS 2018: O(T |Y|^2)); it stops before a gain <= 1 (det would not
+    increase) or at `max_size` items. The first item is the exact argmax of L_ii; later ones are greedy.
+
+    Args:
+      kernel: [T, T] symmetric positive semi-definite L.
+      max_size: cap on |Y| (default T).
+    """
+    L = np.asarray(kernel, np.float64)
+    if L.ndim != 2 or L.shape[0] != L.shape[1]:
+        raise ValueError(f"greedy_map: kernel must be a square [T, T] matrix, got shape {L.shape}")
+    n = len(L)
+    cap = n if max_size is None else min(int(max_size), n)
+    d2 = np.diag(L).copy()  # gain of adding each item
+    c = np.zeros((cap, n))  # rows: incremental Cholesky factors of the chosen items against all items
+    chosen: list[int] = []
+    while len(chosen) < cap:
+        gains = np.where(np.isin(np.arange(n), chosen), -np.inf, d2)
+        j = int(np.argmax(gains))
+        if gains[j] <= 1.0:
+            break
+        k = len(chosen)
+        e = (L[j] - c[:k, j] @ c[:k]) / np.sqrt(d2[j])
+        c[k] = e
+        d2 = d2 - e ** 2
+        chosen.append(j)
+    return np.array(chosen, np.int64)

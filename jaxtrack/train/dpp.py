@@ -1,4 +1,5 @@
-"""Determinantal point process (DPP) loss and greedy MAP inference for dppLSTM (Zhang et al., ECCV 2016).
+"""Determinantal point process (DPP) loss and kernel for dppLSTM (Zhang et al., ECCV 2016); its greedy MAP inference
+is `jaxtrack.eval.summarization.greedy_map`.
 
 The kernel over the T steps of a video is L = diag(q) S diag(q) with quality q_t in (0, 1] and similarity
 S = Phi Phi^T + jitter * I (Phi [T, K] diversity features; the jitter makes every subset possible, so singular
@@ -62,35 +63,3 @@ def kernel_matrix(q, phi, jitter: float = 1e-3) -> np.ndarray:
     if q.ndim != 1 or phi.ndim != 2 or len(phi) != len(q):
         raise ValueError(f"kernel_matrix: expected q [T] and phi [T, K], got {q.shape} and {phi.shape}")
     return q[:, None] * (phi @ phi.T + jitter * np.eye(len(q))) * q[None, :]
-
-
-def greedy_map(kernel, max_size: int | None = None) -> np.ndarray:
-    """Greedy DPP MAP: indices (in selection order) of a subset with large det(L_Y).
-
-    Each step adds the item with the largest gain det(L_{Y+i}) / det(L_Y) (the Schur complement d_i^2, updated by
-    incremental Cholesky as in Chen et al., NeurIPS 2018: O(T |Y|^2)); it stops before a gain <= 1 (det would not
-    increase) or at `max_size` items. The first item is the exact argmax of L_ii; later ones are greedy.
-
-    Args:
-      kernel: [T, T] symmetric positive semi-definite L.
-      max_size: cap on |Y| (default T).
-    """
-    L = np.asarray(kernel, np.float64)
-    if L.ndim != 2 or L.shape[0] != L.shape[1]:
-        raise ValueError(f"greedy_map: kernel must be a square [T, T] matrix, got shape {L.shape}")
-    n = len(L)
-    cap = n if max_size is None else min(int(max_size), n)
-    d2 = np.diag(L).copy()  # gain of adding each item
-    c = np.zeros((cap, n))  # rows: incremental Cholesky factors of the chosen items against all items
-    chosen: list[int] = []
-    while len(chosen) < cap:
-        gains = np.where(np.isin(np.arange(n), chosen), -np.inf, d2)
-        j = int(np.argmax(gains))
-        if gains[j] <= 1.0:
-            break
-        k = len(chosen)
-        e = (L[j] - c[:k, j] @ c[:k]) / np.sqrt(d2[j])
-        c[k] = e
-        d2 = d2 - e ** 2
-        chosen.append(j)
-    return np.array(chosen, np.int64)

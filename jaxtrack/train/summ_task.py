@@ -96,3 +96,11 @@ class SummTask:
     def eval_fn(self, params, batch_stats, batch: dict) -> dict[str, jax.Array]:
         loss, metrics = self.terms(params, batch)
         return {"loss": loss, **metrics}
+
+
+def make_task(config) -> SummTask:
+    """The SummTask of an experiment config: `config.model.kwargs` (Summarizer fields) and `config.task` (loss,
+    dpp_weight, jitter, mse_target)."""
+    if config.model.get("name", "summarizer") != "summarizer":
+        raise ValueError(f"make_task: config.model.name must be 'summarizer', got {config.model.name!r}")
+    return SummTask(model=Summarizer(**dict(config.model.get("kwargs", {}))), **dict(config.get("task", {})))
