@@ -15,6 +15,10 @@ Backward: both cotangents are correlations of the same kind, so they reuse the f
 than a scatter kernel (a scatter over taps would need atomics or the same gather loop):
     dz = correlate(x, g)                          ("template" g [Ho, Wo] -> output [Hz, Wz])
     dx = correlate(pad(g, Hz-1, Wz-1), flip(z))   (full correlation -> output [Hx, Wx])
+
+Shapes are not validated here (`kernels/` imports nothing from jaxtrack): `jaxtrack.ops.dw_xcorr` checks its
+inputs before it dispatches to `impl="pallas"`. The tests compare against `ops.dw_xcorr(impl="reference")`
+and the numpy loops of `tests/np_loops.py`.
 """
 
 from __future__ import annotations
@@ -26,10 +30,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.experimental import pallas as pl
-from jax.experimental.pallas import triton as plgpu
 
-from jaxtrack.ops import forms
-from jaxtrack.ops.checks import acc_dtype, check_pair
+from kernels.common import acc_dtype, check_blocks, compiler_params, resolve_interpret
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,22 +46,6 @@ class BlockSizes:
     def get_default(cls) -> BlockSizes:
         # Mosaic (TPU) wants the minor block dim to be a multiple of 128 lanes (or the full C).
         return cls(block_c=128) if jax.default_backend() == "tpu" else cls()
-
-
-def check_blocks(op: str, blocks: BlockSizes, **sizes: int) -> None:
-    """Every named block size must be a positive power of two."""
-    for name, n in sizes.items():
-        if n < 1 or n & (n - 1):
-            raise ValueError(f"{op}: {name} must be a positive power of two, got {name}={n} ({blocks})")
-
-
-def resolve_interpret(interpret: bool | None) -> bool:
-    """`None` -> interpret on the CPU backend (no Pallas compiler there), compile on GPU/TPU."""
-    return jax.default_backend() == "cpu" if interpret is None else interpret
-
-
-def compiler_params(blocks: BlockSizes):
-    return plgpu.CompilerParams(num_warps=blocks.num_warps, num_stages=1) if jax.default_backend() == "gpu" else None
 
 
 def _correlate_kernel(x_ref, z_ref, o_ref, *, hz: int, wz: int, ho: int, wo_p: int, acc, reduce: bool):
@@ -112,7 +98,7 @@ def correlate(x, z, *, reduce: bool, out_dtype, blocks: BlockSizes, interpret: b
         in_specs=[spec(x, cx), spec(z, cz)],
         out_specs=out_spec,
         out_shape=out_shape,
-        compiler_params=compiler_params(blocks),
+        compiler_params=compiler_params(blocks.num_warps),
         interpret=interpret,
         name="xcorr_reduce" if reduce else "dw_xcorr",
     )(x, z)
@@ -152,17 +138,8 @@ correlate_vjp.defvjp(_correlate_fwd, _correlate_bwd)
 @functools.partial(jax.jit, static_argnames=("blocks", "interpret"))
 def dw_xcorr(x, z, *, blocks: BlockSizes | None = None, interpret: bool | None = None):
     """Depth-wise correlation `[B, Hx, Wx, C], [B, Hz, Wz, C] -> [B, Ho, Wo, C]` (dtype of x, z; float32
-    accumulation, float64 for float64 inputs). `interpret=None`: interpret on CPU, compiled elsewhere."""
-    check_pair("pallas dw_xcorr", x, z)
+    accumulation, float64 for float64 inputs). `interpret=None`: interpret on CPU, compiled elsewhere.
+    Shapes unchecked (see the module docstring); `blocks` is checked."""
     blocks = blocks or BlockSizes.get_default()
     check_blocks("pallas dw_xcorr", blocks, block_c=blocks.block_c)
     return correlate_vjp(x, z, False, blocks, resolve_interpret(interpret))
-
-
-def dw_xcorr_reference(x, z):
-    """Pure-jnp shift-and-accumulate reference, same contract as `dw_xcorr`."""
-    acc = acc_dtype(x, z)
-    out = 0.0
-    for u, v, xs in forms.shifted(x.astype(acc), z.shape[1], z.shape[2]):
-        out = out + xs * z[:, u:u + 1, v:v + 1, :].astype(acc)
-    return out.astype(jnp.result_type(x, z))

@@ -12,6 +12,9 @@ channel loop inside one program per example would leave most SMs idle). The part
 
 Backward: the cotangent g [B, Ho, Wo, 1] is broadcast over channels inside the kernel (1-channel operand):
     dz = correlate(x, g),  dx = correlate(pad(g, Hz-1, Wz-1), flip(z))   (both [.., C])
+
+Shapes are not validated here: `jaxtrack.ops.xcorr` checks them before it dispatches to `impl="pallas"`.
+The tests compare against `ops.xcorr(impl="reference")` and `tests/np_loops.py`.
 """
 
 from __future__ import annotations
@@ -19,23 +22,15 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 
-from jaxtrack.ops.checks import acc_dtype, check_pair
-from kernels.dw_xcorr import BlockSizes, check_blocks, correlate_vjp, dw_xcorr_reference, resolve_interpret
+from kernels.common import check_blocks, resolve_interpret
+from kernels.dw_xcorr import BlockSizes, correlate_vjp
 
 
 @functools.partial(jax.jit, static_argnames=("blocks", "interpret"))
 def xcorr(x, z, *, blocks: BlockSizes | None = None, interpret: bool | None = None):
     """Cross-correlation summed over channels `[B, Hx, Wx, C], [B, Hz, Wz, C] -> [B, Ho, Wo, 1]` (dtype of
     x, z; float32 accumulation). `interpret=None`: interpret on CPU, compiled elsewhere."""
-    check_pair("pallas xcorr", x, z)
     blocks = blocks or BlockSizes.get_default()
     check_blocks("pallas xcorr", blocks, block_c=blocks.block_c)
     return correlate_vjp(x, z, True, blocks, resolve_interpret(interpret))
-
-
-def xcorr_reference(x, z):
-    """Pure-jnp reference: the depth-wise reference summed over channels (in the accumulation dtype)."""
-    acc = acc_dtype(x, z)
-    return jnp.sum(dw_xcorr_reference(x.astype(acc), z.astype(acc)), -1, keepdims=True).astype(jnp.result_type(x, z))

@@ -145,6 +145,21 @@ def test_gradients_match_reference_float64(op, s):
                 np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=0, atol=F64_ABS, err_msg=impl)
 
 
+@settings(max_examples=6)
+@given(s=shapes(max_x=12))
+def test_asym_conv_bn_relu_is_asym_conv_then_affine_relu(s):
+    """relu(concat-conv definition * scale + shift) in numpy, for every impl (pallas: test_kernels_pallas.py)."""
+    args = make_inputs("asym_conv", s, np.float32)
+    x, z, tx, tz, bias, box = args
+    scale, shift = np.random.default_rng(s["seed"] + 2).standard_normal((2, s["k"])).astype(np.float32)
+    want = np.maximum(numpy_loop("asym_conv", args) * scale + shift, 0)
+    atol = TOL["float32"] * np.sqrt(n_terms("asym_conv", s)) * 4 * (1 + np.abs(scale).max())
+    for impl in ["reference", *fast_impls("asym_conv"), "auto"]:
+        got = ops.asym_conv_bn_relu(x, z, tx, tz, bias, scale, shift, box_embed=box, impl=impl)
+        assert got.dtype == jnp.float32, impl
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=atol, err_msg=impl)
+
+
 @settings(max_examples=8)
 @given(s=shapes(max_x=16))
 def test_xcorr_is_dw_xcorr_summed_over_channels(s):

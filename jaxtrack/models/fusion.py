@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax.numpy as jnp
+from jax import lax
 
 from jaxtrack import ops
 
@@ -109,12 +110,22 @@ class BoxEmbedding(nn.Module):
         return nn.Dense(self.features, use_bias=False, name="out")(h)
 
 
+def fold_batch_norm(params, stats, eps: float = BN_EPS):
+    """An inference BatchNorm as an affine: (scale, shift) [P] with `bn(y) = y * scale + shift`, from its
+    params {"scale", "bias"} and running stats {"mean", "var"}."""
+    scale = params["scale"] * lax.rsqrt(stats["var"] + eps)
+    return scale, params["bias"] - stats["mean"] * scale
+
+
 class AsymmetricFusion(nn.Module):
     """ACM fusion (SiamBAN-ACM's head core): template conv to 1x1xP (theta_z + bias), search conv to
     HoxWoxP (theta_x), box MLP on the template (w, h), broadcast add, BN, ReLU -> [B, Ho, Wo, P].
 
     The kernels have the template's spatial size, so `conv(z, theta_z)` is 1x1. Equal to BN-ReLU of
     `concat_conv_reference(x, z, concat([theta_z, theta_x], channel), bias) + box_embedding`.
+    With `impl="pallas"` at inference (train=False, variables present) the BN is folded into an affine
+    from its running stats and add-BN-ReLU run as one Pallas epilogue (`ops.asym_conv_bn_relu`); the
+    variables are the same as with any other impl.
     """
 
     features: int
@@ -133,5 +144,9 @@ class AsymmetricFusion(nn.Module):
             if box_wh is None:
                 raise ValueError("AsymmetricFusion(use_box=True): box_wh [B, 2] (template box w, h) is required")
             box = BoxEmbedding(self.features, self.box_hidden, name="box")(box_wh, train)
-        y = ops.asym_conv(x, z, theta_x.astype(x.dtype), theta_z.astype(x.dtype), bias, box_embed=box, impl=self.impl)
+        args = (x, z, theta_x.astype(x.dtype), theta_z.astype(x.dtype), bias)
+        if self.impl == "pallas" and not train and not self.is_initializing():
+            scale, shift = fold_batch_norm(self.variables["params"]["bn"], self.variables["batch_stats"]["bn"])
+            return ops.asym_conv_bn_relu(*args, scale, shift, box_embed=box, impl="pallas")
+        y = ops.asym_conv(*args, box_embed=box, impl=self.impl)
         return nn.relu(batch_norm(train, "bn")(y))

@@ -1,22 +1,31 @@
-"""Correlation and fusion operators (NHWC). Contract: DESIGN.md, "Operator contract".
+"""Correlation and fusion operators (NHWC).
 
     xcorr(x, z)                 [B,Hx,Wx,C], [B,Hz,Wz,C]   -> [B,Ho,Wo,1]
     up_xcorr(x, z)              [B,Hx,Wx,C], [B,Hz,Wz,K*C] -> [B,Ho,Wo,K]
     dw_xcorr(x, z)              [B,Hx,Wx,C], [B,Hz,Wz,C]   -> [B,Ho,Wo,C]
-    asym_conv(x, z, tx, tz, b)  tx, tz [Hz,Wz,C,P]        -> [B,Ho,Wo,P]
+    asym_conv(x, z, tx, tz, b, box_embed=)  tx, tz [Hz,Wz,C,P], b [P], box_embed [B,P] -> [B,Ho,Wo,P]
+    asym_conv_bn_relu(x, z, tx, tz, b, scale, shift, box_embed=)  relu(asym_conv(..) * scale + shift)
     concat_conv_reference(x, z, theta, b)  theta [Hz,Wz,2C,P] -> [B,Ho,Wo,P]
 
-Each takes `impl=` (see `implementations(op)`; "auto" picks the fastest measured form).
+Contract (the README's "Operators" section has the table of implementations):
+- x is the search features, z the template (per-example kernel); VALID correlation without kernel flip,
+  Ho = Hx-Hz+1, Wo = Wx-Wz+1.
+- Inputs are validated by `checks` before any implementation runs: a `ValueError` names the argument and
+  both shapes.
+- Any float dtype in; float32 accumulation (float64 for float64 inputs); the result has the inputs' dtype.
+- Every op takes `impl=`: a name from `implementations(op)` (all agree with "reference", values and
+  gradients; "pallas" = the kernels of `kernels/`, interpret mode on CPU) or "auto", the fastest form
+  measured for the backend and shape (`auto_table.json`, XLA's convolution where nothing was measured).
 """
 
 from jaxtrack.ops import pallas_impls  # noqa: F401  (registers impl="pallas")
-from jaxtrack.ops.asym import asym_conv, concat_conv_reference
+from jaxtrack.ops.asym import asym_conv, asym_conv_bn_relu, concat_conv_reference
 from jaxtrack.ops.registry import auto_choice, implementations, register
 from jaxtrack.ops.xcorr import dw_xcorr, up_xcorr, xcorr
 
 OPS = ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv")
 
 __all__ = [
-    "OPS", "asym_conv", "auto_choice", "concat_conv_reference", "dw_xcorr", "implementations", "register",
-    "up_xcorr", "xcorr",
+    "OPS", "asym_conv", "asym_conv_bn_relu", "auto_choice", "concat_conv_reference", "dw_xcorr",
+    "implementations", "register", "up_xcorr", "xcorr",
 ]

@@ -9,10 +9,16 @@ template z and x_i along channels and apply one VALID convolution with theta `[H
 The first term does not depend on i: it is computed once (a 1 x 1 x P vector) and broadcast-added to
 the second, which over all i is one ordinary VALID convolution of x (`Ho x Wo x P`). No per-example
 kernels are needed at run time, so the operator exports to any runtime that has a plain convolution.
+
+Implementations (`impl=`) differ in the search term: "reference" (explicit windows), "xla_conv", "im2col",
+"shift", "fft", each followed by the jnp broadcast add that XLA fuses as it can; "pallas" (`pallas_impls`)
+is XLA's conv followed by the fused Pallas epilogue `kernels.acm_epilogue`. `asym_conv_bn_relu` adds an
+inference BatchNorm (folded to scale, shift) and ReLU to the same epilogue.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from jaxtrack.ops import forms
@@ -42,49 +48,89 @@ def asym_conv(x, z, theta_x, theta_z, bias=None, *, box_embed=None, impl: str = 
     """ACM fusion: `conv(x, theta_x)` (VALID) + broadcast `conv(z, theta_z)` (1x1xP) + bias + box_embed.
 
     Shapes: x [B, Hx, Wx, C], z [B, Hz, Wz, C], theta_x and theta_z [Hz, Wz, C, P], bias [P],
-    box_embed [B, P] (SiamBAN-ACM's template-box encoding) -> [B, Ho, Wo, P].
+    box_embed [B, P] (SiamBAN-ACM's template-box encoding) -> [B, Ho, Wo, P] (the inputs' dtype). No activation.
     """
-    check_pair("asym_conv", x, z)
+    return _asym("asym_conv", x, z, theta_x, theta_z, bias, box_embed, impl)
+
+
+def asym_conv_bn_relu(x, z, theta_x, theta_z, bias, scale, shift, *, box_embed=None, impl: str = "auto"):
+    """`relu(asym_conv(x, z, theta_x, theta_z, bias, box_embed=box_embed) * scale + shift)`, scale, shift [P]:
+    the ACM fusion followed by an inference BatchNorm folded to an affine, then ReLU -> [B, Ho, Wo, P] (dtype
+    of all inputs, scale and shift included, as flax's BatchNorm). With `impl="pallas"` the broadcast add,
+    affine and ReLU are one Pallas kernel (`kernels.acm_epilogue`) after XLA's search conv."""
+    return _asym("asym_conv_bn_relu", x, z, theta_x, theta_z, bias, box_embed, impl, (scale, shift), relu=True)
+
+
+def _asym(op, x, z, theta_x, theta_z, bias, box_embed, impl, affine=(), relu=False):
+    """Validates, computes the template term t [B, P] (conv(z, theta_z) + bias + box_embed, in the
+    accumulation dtype) and hands (x, theta_x, t, scale, shift, relu) to the implementation."""
+    check_pair(op, x, z)
     b, c = x.shape[0], x.shape[3]
-    p = check_theta("asym_conv", "theta_x", theta_x, z, c)
-    check_theta("asym_conv", "theta_z", theta_z, z, c, p=p)
-    check_vector("asym_conv", "bias", bias, (p,))
-    check_vector("asym_conv", "box_embed", box_embed, (b, p))
+    p = check_theta(op, "theta_x", theta_x, z, c)
+    check_theta(op, "theta_z", theta_z, z, c, p=p)
+    check_vector(op, "bias", bias, (p,))
+    check_vector(op, "box_embed", box_embed, (b, p))
+    for name, v in zip(("scale", "shift"), affine, strict=False):
+        check_vector(op, name, v, (p,))
     key = {"b": b, "hz": z.shape[1], "hx": x.shape[1], "c": c, "k": p, "dtype": str(x.dtype)}
     acc = acc_dtype(x, z, theta_x, theta_z)
-    search = resolve("asym_conv", impl, key)(x, theta_x)  # [B, Ho, Wo, P]
     template = jnp.einsum("buvc,uvcp->bp", z, theta_z.astype(z.dtype), preferred_element_type=acc)
     if bias is not None:
         template = template + bias.astype(acc)
     if box_embed is not None:
         template = template + box_embed.astype(acc)
-    return (search + template[:, None, None, :]).astype(jnp.result_type(x, z, theta_x, theta_z))
+    scale, shift = affine or (None, None)
+    y = resolve("asym_conv", impl, key)(x, theta_x, template, scale, shift, relu)  # [B, Ho, Wo, P]
+    return y.astype(jnp.result_type(x, z, theta_x, theta_z, *affine))
 
 
 # ----------------------------------------------------------------------------------------------------
-# The search-side term conv(x, theta_x): [B, Hx, Wx, C], [Hz, Wz, C, P] -> [B, Ho, Wo, P] (acc dtype).
+# Implementations: fn(x, theta_x, t, scale, shift, relu) -> [B, Ho, Wo, P] (accumulation dtype), with
+# t [B, P] the template term and scale, shift [P] or None. The XLA forms below differ only in the search
+# term conv(x, theta_x) ([B, Hx, Wx, C], [Hz, Wz, C, P] -> [B, Ho, Wo, P]); XLA fuses the epilogue as it
+# can. impl="pallas" (`pallas_impls`) runs the epilogue as one Pallas kernel.
 
 
-@register("asym_conv", "reference")
+def _epilogue_xla(s, t, scale, shift, relu: bool):
+    """`s + t[:, None, None]`, then `* scale + shift` (if given), then ReLU (if `relu`), in jnp."""
+    y = s + t[:, None, None, :]
+    if scale is not None:
+        y = y * scale + shift
+    return jax.nn.relu(y) if relu else y
+
+
+def _register_search(name: str):
+    """Registers a search-term form `fn(x, theta_x)` as asym_conv impl `name`, with the jnp epilogue."""
+
+    def deco(fn):
+        register("asym_conv", name)(
+            lambda x, theta, t, scale, shift, relu: _epilogue_xla(fn(x, theta), t, scale, shift, relu))
+        return fn
+
+    return deco
+
+
+@_register_search("reference")
 def _search_reference(x, theta):
     acc = acc_dtype(x, theta)
     win = forms.windows(x.astype(acc), theta.shape[0], theta.shape[1])  # [B, Ho, Wo, Hz, Wz, C]
     return jnp.einsum("bijuvc,uvcp->bijp", win, theta.astype(acc))
 
 
-@register("asym_conv", "xla_conv")
-def _search_xla_conv(x, theta):
+@_register_search("xla_conv")
+def search_xla_conv(x, theta):
+    """XLA's VALID convolution (also the search term of impl="pallas")."""
     return forms.conv_valid(x, theta.astype(x.dtype), acc_dtype(x, theta))
 
 
-@register("asym_conv", "im2col")
+@_register_search("im2col")
 def _search_im2col(x, theta):
     hz, wz, c, p = theta.shape
     return jnp.einsum("bijf,fp->bijp", forms.patches(x, hz, wz), theta.reshape(hz * wz * c, p).astype(x.dtype),
                       preferred_element_type=acc_dtype(x, theta))
 
 
-@register("asym_conv", "shift")
+@_register_search("shift")
 def _search_shift(x, theta):
     acc = acc_dtype(x, theta)
     out = 0.0
@@ -93,6 +139,6 @@ def _search_shift(x, theta):
     return out
 
 
-@register("asym_conv", "fft")
+@_register_search("fft")
 def _search_fft(x, theta):
     return forms.fft_correlate(x, theta, "bhwc,hwcp->bhwp", acc_dtype(x, theta))

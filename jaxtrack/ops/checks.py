@@ -1,8 +1,14 @@
-"""Input validation shared by every operator: clear `ValueError`s naming the argument and both shapes."""
+"""Input validation shared by every operator: clear `ValueError`s naming the argument and both shapes.
+
+`acc_dtype` (float32 accumulation, float64 for float64 inputs) is defined once, in `kernels.common`, and
+re-exported here: the Pallas kernels follow the same rule and may not import jaxtrack.
+"""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
+
+from kernels.common import acc_dtype as acc_dtype
 
 
 def _rank4(op: str, name: str, a, layout: str) -> None:
@@ -48,8 +54,3 @@ def check_vector(op: str, name: str, v, shape: tuple[int, ...]) -> None:
     """Validates an optional additive term (bias [P] or box embedding [B, P])."""
     if v is not None and tuple(v.shape) != shape:
         raise ValueError(f"{op}: {name} must have shape {list(shape)}, got {name}.shape={tuple(v.shape)}")
-
-
-def acc_dtype(*arrays):
-    """The accumulation dtype: float32 for bf16/f16/f32 inputs, float64 for float64 inputs."""
-    return jnp.promote_types(jnp.result_type(*arrays), jnp.float32)

@@ -13,7 +13,8 @@ class ACMXCorr(nn.Module):
 
     conv_kernel / conv_search (3x3 conv-BN-ReLU, VALID), `AsymmetricFusion` (5x5 template conv with bias to
     1x1 + 5x5 search conv + box MLP on the template (w, h), broadcast add, BN-ReLU), 3x3 conv (pad 1) -BN-ReLU,
-    then the head: 3x3 conv (pad 1) -BN-ReLU, 3x3 conv (pad 1) to `out_channels`.
+    then the head: 3x3 conv (pad 1) -BN-ReLU, 3x3 conv (pad 1) to `out_channels`. `impl` is the fusion's
+    (with "pallas" at inference, its add-BN-ReLU is the fused Pallas epilogue).
     """
 
     hidden: int
