@@ -19,7 +19,7 @@ from etils import epath
 from jaxtrack import families
 from jaxtrack.files import write_atomic
 from jaxtrack.track import siamese
-from jaxtrack.train import checkpoint
+from jaxtrack.train import checkpoint, summ_task
 
 CONFIG = "config.json"
 
@@ -62,7 +62,5 @@ def load_summarizer(workdir: epath.PathLike, step: int = -1):
     """(task, params) of checkpoint `step` (-1: latest) of the summarizer trained in `workdir` (`--mode=summarize`;
     a k-fold run: `<workdir>/split<k>`): `train.summ_task.make_task` of its config.json and the checkpoint's params.
     Predict with `jaxtrack.eval.summ_predict.predict(task, params, features, buckets)`."""
-    from jaxtrack.train import summ_task  # only the summarizer's readers need it
-
     task = summ_task.make_task(read_config(workdir))
     return task, checkpoint.restore_variables(workdir, step)["params"]

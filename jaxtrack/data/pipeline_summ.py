@@ -55,7 +55,7 @@ def video_example(video: Video, features: np.ndarray | None, *, keyframe_thresho
     feats = video.features if features is None else features
     picks = np.arange(len(video)) if video.picks is None else np.asarray(video.picks)
     if feats is None:
-        raise ValueError(f"video {video.name!r}: no features (compute them with jaxtrack.data.features)")
+        raise ValueError(f"video {video.name!r}: no features (compute them with jaxtrack.models.features)")
     if video.user_summaries is None:
         raise ValueError(f"video {video.name!r}: user_summaries are needed for keyframe labels")
     if feats.ndim != 2 or len(feats) != len(picks):
