@@ -1,7 +1,8 @@
 """Experiment configs: every file has get_config and a describing docstring; every Siamese training config builds
 its task, pairs, optimizer and (traced) model; `siamfc_synthetic` trains 2 steps through `run.run` on a tiny
 synthetic TFDS dataset (config.json, checkpoints, metrics, eval, loss_curve.png, train_summary.json, resume). The
-anchor and point families run the trainer's sharded step in test_train_tasks (a full `run.run` of them costs ~35 s of compile).
+anchor and point families run the trainer's sharded step in test_train_tasks (a full `run.run` of them costs ~35 s
+of compile).
 """
 
 import importlib
