@@ -1,7 +1,7 @@
 """SiamFC on the synthetic videos, sized for 2 CPU cores (2400 steps of 8 pairs, ResNet-18/4 with a neck, 63 / 127).
 
     python launch.py --experiment=siamfc_synthetic --workdir=runs/siamfc_synthetic --mode=train
-    python -m jaxtrack.train.run siamfc_synthetic runs/siamfc_synthetic
+    python -m jaxtrack.modes.train siamfc_synthetic runs/siamfc_synthetic
 
 `cpu_run` turns a full-size config into a short run (the other `*_synthetic` experiments use it): synthetic
 videos (300 train / 8 val, 256x256, 64 frames; TFDS under <workdir>/../tfds, built once in ~2.5 min and shared by
@@ -34,7 +34,7 @@ targets are 12-30% of the 256 px frames, so the 127 px search crop (side ~4x the
 depends on the crop scale follows it: neck template crop 5x5 (of 7x7; search features 15x15 stay uncropped,
 `crop_below` 12) -> 11x11 output; augmentation shifts halved (template 2, search 32 px); anchors of scale 4
 (32 px, the target's size in the crop, as pysot's scale 8 is at 255); the tracker crops the same sizes
-(`config.track`, read by `jaxtrack.eval.run`). Anchor positives at IoU > 0.5 (pysot 0.6): with 32 px anchors at
+(`config.track`, read by `workdir.load_tracker`). Anchor positives at IoU > 0.5 (pysot 0.6): with 32 px anchors at
 stride 8 only ~2.5 anchors per pair passed 0.6, ~7 pass 0.5, and the box regression, trained on so few, barely
 improved (SiamRPN loc loss 0.60 -> 0.28, the boxes lagged the moving target by ~5% of its size). Success AUC on
 100 VAL videos at 0.6 -> 0.5: SiamRPN 0.409 -> 0.438 (seed 1: 0.393 -> 0.445; 0.4: 0.416; 0.5 with loc weight

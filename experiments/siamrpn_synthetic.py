@@ -1,7 +1,7 @@
 """SiamRPN on the synthetic videos, sized for 2 CPU cores (2000 steps of 8 pairs, ResNet-18/4 with a neck).
 
     python launch.py --experiment=siamrpn_synthetic --workdir=runs/siamrpn_synthetic --mode=train
-    python -m jaxtrack.train.run siamrpn_synthetic runs/siamrpn_synthetic
+    python -m jaxtrack.modes.train siamrpn_synthetic runs/siamrpn_synthetic
 
 experiments/siamrpn.py's up-channel RPN (5 anchors) and losses, on layer4 of `resnet18_small_atrous` with a
 64-channel neck, 600 training videos (as SiamFC), and the schedule and half-size crops of

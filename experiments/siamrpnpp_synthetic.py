@@ -1,7 +1,7 @@
 """SiamRPN++ on the synthetic videos, sized for 2 CPU cores (1200 steps of 8 pairs, ResNet-18/4, 63/127 crops).
 
     python launch.py --experiment=siamrpnpp_synthetic --workdir=runs/siamrpnpp_synthetic --mode=train
-    python -m jaxtrack.train.run siamrpnpp_synthetic runs/siamrpnpp_synthetic
+    python -m jaxtrack.modes.train siamrpnpp_synthetic runs/siamrpnpp_synthetic
 
 experiments/siamrpnpp.py's model and losses on `resnet18_small_atrous` (layers 2-4: 32/64/128 channels) with 16
 neck channels; schedule and data of `siamfc_synthetic.cpu_run`, crops of `siamfc_synthetic.half_crops`.

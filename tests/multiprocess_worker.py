@@ -5,7 +5,7 @@
 Joins a 2-process `jax.distributed` job on localhost:PORT (`sharding.initialize_distributed`), then:
 1. `batched.track_sequences` of 3 random sequences of lengths 3, 2 and 4 with the 4-device mesh over both processes
    must equal this process tracking all of them alone (no mesh);
-2. `eval.run.run` on 3 tiny synthetic videos (baselines "static" and "kcf", VOT protocol too) into WORKDIR; the report
+2. `modes.eval.run` on 3 tiny synthetic videos (baselines "static" and "kcf", VOT protocol too) into WORKDIR; the report
    goes to WORKDIR/report.json for the test to compare with a 1-process run.
 """
 

@@ -1,5 +1,5 @@
 """Benchmark toolkit: baselines on a tiny synthetic video, result-file round trips, the VOT protocol with
-accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `eval.run` end to end."""
+accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `modes.eval.run` end to end."""
 
 import zipfile
 

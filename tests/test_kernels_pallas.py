@@ -17,6 +17,7 @@ from kernels import acm_epilogue as ep
 from kernels import dw_xcorr as dw
 from kernels import xcorr as xc
 from tests import np_loops
+from tests.test_fusion_modules import randomize
 
 ON_CPU = jax.default_backend() == "cpu"
 
@@ -260,15 +261,6 @@ def test_asym_conv_bn_relu_pallas_is_one_fused_kernel():
 # The ACM modules with impl="pallas": the same variables give the same outputs as impl="xla_conv".
 
 
-def randomize(variables, seed=1):
-    """Every parameter and running statistic replaced by random values (variances positive, means non-zero)."""
-    leaves, tree = jax.tree.flatten_with_path(variables)
-    r = np.random.default_rng(seed)
-    out = []
-    for path, leaf in leaves:
-        v = r.standard_normal(np.shape(leaf)).astype(np.float32) * 0.5
-        out.append(np.abs(v) + 0.5 if "var" in jax.tree_util.keystr(path) else v)
-    return jax.tree.unflatten(tree, out)
 
 
 @pytest.mark.parametrize("make,xs,zs", [

@@ -92,3 +92,15 @@ def test_the_check_catches_an_upward_edge(tmp_path):
 if __name__ == "__main__":  # python tests/test_layers.py [ROOT]: the forbidden edges of a tree
     edges = forbidden_edges(pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT)
     print("\n".join(f"{a} -> {b}" for a, b in edges) + f"\n{len(edges)} forbidden edges")
+
+
+def test_readme_layout_names_every_module():
+    """The README's Layout block has one line per module (package __init__ files that only hold a docstring
+    excepted) and names no module that does not exist."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    named = {line.split()[0] for line in block.splitlines() if line.split() and line.split()[0].endswith(".py")}
+    modules = {str(p.relative_to(ROOT)) for d in ("jaxtrack", "kernels") for p in (ROOT / d).rglob("*.py")
+               if p.name != "__init__.py" or len(p.read_text().splitlines()) > 3}
+    assert not modules - named, f"modules missing from the README's Layout: {sorted(modules - named)}"
+    assert not {n for n in named - modules if not n.startswith(("launch", "experiments"))}, named - modules

@@ -1,6 +1,6 @@
 """2 processes on localhost (`jax.distributed` over gloo, 2 fake CPU devices each: one 4-device mesh over 2 hosts)
 against 1 process: `launch.py --mode=train --distributed` gives the parameters of a 1-process run on the same global
-batches, checkpoints once and resumes; batched tracking and `eval.run` split the sequences over the processes and
+batches, checkpoints once and resumes; batched tracking and `modes.eval.run` split the sequences over the processes and
 gather them (tests/multiprocess_worker.py). Children run with a timeout and are killed on any failure."""
 
 import json
