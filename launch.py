@@ -63,14 +63,15 @@ def setup_jax() -> None:
         sharding.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
 
 
-def prepare_workdir(path: epath.Path, config) -> None:
-    """--noresume: moves a non-empty workdir aside; then config.json (atomically) and the log file."""
+def prepare_workdir(path: epath.Path) -> None:
+    """--noresume: moves a non-empty workdir aside (the first process); then the log file, before any JAX call
+    (JAX's backend messages go there too)."""
     try:
-        if not FLAGS.resume and path.exists() and any(path.iterdir()) and jax.process_index() == 0:
+        if not FLAGS.resume and FLAGS.process_id in (None, 0) and path.exists() and any(path.iterdir()):
             old = path.parent / f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"
             path.rename(old)
             print(f"--noresume: moved the previous {path} to {old}")
-        workdir.write_config(path, config)
+        path.mkdir(parents=True, exist_ok=True)
         if FLAGS.verbosity < 1:
             logs.to_file(path)
     except OSError as e:
@@ -91,9 +92,10 @@ def main(argv) -> None:
     mode = FLAGS.mode or config.get("mode")
     if mode not in modes.MODES:
         raise app.UsageError(f"mode {mode!r} is not one of {list(modes.MODES)}")
-    setup_jax()
     path = epath.Path(FLAGS.workdir)
-    prepare_workdir(path, config)
+    prepare_workdir(path)
+    setup_jax()
+    workdir.write_config(path, config)
     print(f"{config.get('name') or 'config'} --mode={mode} in {path} on {jax.device_count()} {jax.default_backend()} "
           f"device(s), {jax.process_count()} process(es); config.json, log.txt there", flush=True)
     try:

@@ -40,11 +40,6 @@ def read_config(workdir: epath.PathLike) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
-def checkpoint_steps(workdir: epath.PathLike) -> list[int]:
-    """Sorted steps of the checkpoints in `workdir` ([] when there are none)."""
-    return checkpoint.steps(workdir)
-
-
 def load_tracker(workdir: epath.PathLike, *, step: int = -1, config: ml_collections.ConfigDict | None = None,
                  track: dict | None = None) -> siamese.Tracker:
     """The tracker of checkpoint `step` (-1: latest) in the training `workdir`: the family `config.model.name`

@@ -9,8 +9,11 @@ one at a time from its `frames` config (`tfds` array_record random access; layou
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import re
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -84,6 +87,26 @@ def _select(builder, split: str) -> tuple[str, np.ndarray | None]:
     raise ValueError(f"{builder.name}: unknown split {split!r}; available: {available}{folds_hint}")
 
 
+def _build(builder, download_config) -> None:
+    """`builder.download_and_prepare` behind one line on the terminal: TFDS's own messages (printed to stdout) go to
+    the log; its progress bars stay."""
+    where = f"{builder.name}/{builder.builder_config.name}"
+    print(f"data: building {where} in {builder.data_dir} ...", flush=True)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(_LogWriter()):
+        builder.download_and_prepare(download_config=download_config)
+    print(f"data: built {where} in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+class _LogWriter(io.TextIOBase):
+    """A text stream whose lines go to the absl log."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            logging.info("%s", text.rstrip())
+        return len(text)
+
+
 def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manual_dir: epath.PathLike | None = None,
          download_and_prepare: bool = True, **config) -> TfdsVideos:
     """Loads split `split` of dataset `name` (a key of `tfds_builders.BUILDERS`) as a VideoDataset.
@@ -99,9 +122,8 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
     cls = BUILDERS[name]
     builders = {layout: cls(config=cls.make_config(layout, **config), data_dir=data_dir) for layout in cls.layouts()}
     for builder in builders.values():
-        if download_and_prepare:
-            download_config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
-            builder.download_and_prepare(download_config=download_config)
+        if download_and_prepare and not builder.is_prepared():
+            _build(builder, tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None)
         elif not builder.is_prepared():
             raise FileNotFoundError(f"{name}: config {builder.builder_config.name!r} is not prepared in "
                                     f"{builder.data_dir}; call load(..., download_and_prepare=True)")
