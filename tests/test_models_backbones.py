@@ -103,7 +103,7 @@ def test_small_atrous_resnet_sizes():
     assert out == {"layer2": (2, 31, 31, 32), "layer3": (2, 31, 31, 64), "layer4": (2, 31, 31, 128)}
 
 
-@pytest.mark.parametrize("name", ["resnet18_small_atrous", "alexnet"])
+@pytest.mark.parametrize("name", ["resnet18_small_atrous", "alexnet", "mobilenetv2"])
 def test_frozen_bn_uses_and_keeps_running_statistics(name):
     kw = {"used_layers": (2,)} if name.startswith("resnet") else {"width_mult": 0.125}
     x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 95, 95, 3)), jnp.float32)
@@ -135,3 +135,43 @@ def test_bf16_and_errors():
         backbones.get_backbone("vgg")
     with pytest.raises(ValueError, match=r"\[B, H, W, 3\]"):
         backbones.get_backbone("alexnet").init(jax.random.key(0), jnp.zeros((1, 127, 127)))
+
+
+def mobilenet_v2_count(width: float) -> int:
+    """pysot MobileNetV2 to layer7: stem 3x3 conv + BN, then per block (in c, out o, expansion t, h = c * t):
+    1x1 c -> h, BN, 3x3 depthwise h, BN, 1x1 h -> o, BN (no biases)."""
+    setting = ((1, 16, 1), (6, 24, 2), (6, 32, 3), (6, 64, 4), (6, 96, 3), (6, 160, 3), (6, 320, 1))
+    c = int(32 * width)
+    total = 27 * c + 2 * c
+    for t, o, n in setting:
+        o = int(o * width)
+        for _ in range(n):
+            h = c * t
+            total += c * h + 2 * h + 9 * h + 2 * h + h * o + 2 * o
+            c = o
+    return total
+
+
+def test_mobilenet_v2_sizes_params_and_paddings():
+    """pysot's siamrpn_mobilev2_l234_dwxcorr backbone (width 1.4, used_layers 3, 5, 7): the neck's in_channels
+    44 / 134 / 448 at stride 8; strided convs unpadded, dilations 2 (layers 4-5) and 4 (6-7), each layer's first
+    block at the previous layer's dilation."""
+    module = backbones.get_backbone("mobilenetv2", width_mult=1.4)
+    variables, out = shapes(module, 127)
+    assert out == {"layer3": (1, 15, 15, 44), "layer5": (1, 15, 15, 134), "layer7": (1, 15, 15, 448)}
+    assert shapes(module, 255)[1]["layer7"] == (1, 31, 31, 448)
+    assert n_params(variables) == mobilenet_v2_count(1.4)
+    img = jax.ShapeDtypeStruct((1, 127, 127, 3), jnp.float32)
+    jaxpr = jax.make_jaxpr(module.apply)(variables, img)
+    dw = {}
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated" and eqn.invars[1].aval.shape[0] == 3:
+            key = (eqn.params["window_strides"][0], eqn.params["rhs_dilation"][0], eqn.params["padding"][0])
+            dw[key] = dw.get(key, 0) + 1
+    # stem + layer2 / layer3 first blocks: stride 2, unpadded; layer1, layer2-3 rest, layer4's first: dilation 1;
+    # layer4 rest, layer5, layer6's first: 2; layer6 rest, layer7: 4
+    assert dw == {(2, 1, (0, 0)): 3, (1, 1, (1, 1)): 1 + 1 + 2 + 1, (1, 2, (2, 2)): 3 + 3 + 1, (1, 4, (4, 4)): 2 + 1}
+    _, out = shapes(backbones.get_backbone("mobilenetv2", used_layers=(0, 2)), 127)
+    assert out == {"layer0": (1, 63, 63, 32), "layer2": (1, 31, 31, 24)}
+    with pytest.raises(ValueError, match="used_layers"):
+        shapes(backbones.get_backbone("mobilenetv2", used_layers=(8,)), 127)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import flax.linen as nn
 
 from jaxtrack.models.backbones.alexnet import AlexNet
+from jaxtrack.models.backbones.mobilenet_v2 import MobileNetV2
 from jaxtrack.models.backbones.resnet import AtrousBlock, AtrousResNet, BasicBlock, ResNet
 
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
@@ -27,6 +28,8 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
     # channels; trains on CPU in minutes.
     "resnet18_small_atrous": functools.partial(AtrousResNet, stage_sizes=(2, 2, 2, 2), widths=(16, 32, 64, 128),
                                                stem_width=16, bottleneck=False),
+    # pysot mobilenetv2 for SiamRPN++ mobilev2 (width_mult=1.4): layers 3/5/7 with 44/134/448 channels, 127 -> 15.
+    "mobilenetv2": MobileNetV2,
 }
 
 
@@ -37,4 +40,5 @@ def get_backbone(name: str, **overrides) -> nn.Module:
     return BACKBONES[name](**overrides)
 
 
-__all__ = ["BACKBONES", "AlexNet", "AtrousBlock", "AtrousResNet", "BasicBlock", "ResNet", "get_backbone"]
+__all__ = ["BACKBONES", "AlexNet", "AtrousBlock", "AtrousResNet", "BasicBlock", "MobileNetV2", "ResNet",
+           "get_backbone"]
