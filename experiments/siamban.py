@@ -1,12 +1,13 @@
 """SiamBAN (ResNet-50 layers 2-4, anchor-free box adaptive head): hqucv/siamban siamban_r50_l234 training settings.
 
-    python launch.py --experiment=siamban --workdir=runs/siamban --config.data.manual_dir=/data/GOT-10k
+    python launch.py --experiment=siamban --workdir=runs/siamban --config.data.manual_dir=/data/GOT-10k \
+        --config.model.init_from=runs/r50_imagenet       # a converted ResNet-50: see experiments/siamrpnpp.py
 
 siamban: 20 epochs of VIDEOS_PER_EPOCH = 1000000 pairs at 28 per GPU on 8 GPUs (4464 steps per epoch), SGD
 momentum 0.9, weight decay 1e-4, clip 10 (pysot defaults), warm-up 5 epochs 0.001 -> 0.005 (step), then log
 0.005 -> 0.00005; backbone layers 2-4 held for 10 epochs then 0.1x; loss 1.0 CE + 1.0 linear IoU; points stride 8,
 16 positives / 64 samples. Differences: data is GOT-10k train (siamban adds VID, YouTube-BB, COCO, DET, LaSOT);
-steps_per_epoch assumes 8 devices; no ImageNet weights are loaded by this config.
+steps_per_epoch assumes 8 devices; the ImageNet backbone comes from `model.init_from` (or `model.from_scratch=True`).
 """
 
 from ml_collections import ConfigDict

@@ -1,12 +1,18 @@
 """SiamRPN++ (ResNet-50 layers 2-4, DW-XCorr, 5 anchors): pysot siamrpn_r50_l234_dwxcorr_8gpu training settings.
 
-    python launch.py --experiment=siamrpnpp --workdir=runs/siamrpnpp --config.data.manual_dir=/data/GOT-10k
+    python launch.py --experiment=siamrpnpp --workdir=runs/r50_imagenet --mode=convert \
+        --config.convert.kind=backbone --config.convert.checkpoint=pretrained_models/resnet50.model
+    python launch.py --experiment=siamrpnpp --workdir=runs/siamrpnpp --config.data.manual_dir=/data/GOT-10k \
+        --config.model.init_from=runs/r50_imagenet
 
 pysot: 20 epochs of VIDEOS_PER_EPOCH = 600000 pairs at 28 per GPU on 8 GPUs (2678 steps per epoch), SGD momentum
 0.9, weight decay 1e-4, gradient clip 10, warm-up 5 epochs 0.001 -> 0.005 (step), then log 0.005 -> 0.0005;
 backbone layers 2-4 held for 10 epochs then trained at 0.1x, conv1 / layer1 never trained; loss 1.0 CE + 1.2 L1.
-Differences: data is GOT-10k train (pysot: VID, YouTube-BB, COCO, DET); steps_per_epoch assumes 8 devices; the
-backbone starts from scratch unless ImageNet weights are loaded (not part of this config).
+Differences: data is GOT-10k train (pysot: VID, YouTube-BB, COCO, DET); steps_per_epoch assumes 8 devices. The
+ImageNet backbone (pysot's resnet50.model; torchvision's resnet50 weights also convert, with
+`convert.bgr_to_rgb=False`, their 1x1 shortcuts initialising the 3x3 ones) comes from `model.init_from`; without
+it the run stops, since conv1 / layer1 would stay random, unless `--config.model.from_scratch=True` (every layer
+trained, nothing frozen).
 """
 
 from ml_collections import ConfigDict

@@ -3,11 +3,13 @@
 Sections (the same for trackers and the summarizer):
   name, mode, seed                  the experiment, its default `--mode`, the seed of everything random
   num_epochs ... progress, optim    the trainer (`jaxtrack.train.trainer`), `num_epochs * steps_per_epoch` updates
-  model {name, kwargs}              a registered family (`jaxtrack.families`; "summarizer") and its build kwargs
+  model {name, kwargs,              a registered family (`jaxtrack.families`; "summarizer") and its build kwargs;
+         init_from, from_scratch}   a converted backbone to start training from, or explicitly none (`modes.train`)
   task {}                           the family's task fields (normalisation, loss weights, target options)
   data {...}                        dataset, splits, TFDS folders, batch size and pipeline options
   track {}, track_video {...}       tracker settings over the family's published ones; what `--mode=track` tracks
   eval {...}                        the benchmark `--mode=eval` runs (`jaxtrack.modes.eval`)
+  convert {...}                     the PyTorch checkpoint `--mode=convert` turns into a workdir (`jaxtrack.convert`)
 Optimizer: pysot's SiamRPN++ recipe (SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs 1e-3 -> 5e-3, log 5e-3 -> 5e-4);
 `jaxtrack.train.optim` documents the fields.
 """
@@ -49,7 +51,12 @@ def experiment(mode: str) -> ConfigDict:
     c.tensorboard = True
     c.progress = True
     c.optim = optim()
-    c.model = ConfigDict({"name": "", "kwargs": ConfigDict(type_safe=False)})
+    c.model = ConfigDict({
+        "name": "", "kwargs": ConfigDict(type_safe=False),
+        # a converted backbone (`--mode=convert` with convert.kind=backbone: <dir> or <dir>/backbone) loaded before
+        # step 0; an experiment that freezes backbone layers needs it unless from_scratch=True (no frozen layers then)
+        "init_from": "", "from_scratch": False,
+    })
     c.task = ConfigDict(type_safe=False)
     c.data = ConfigDict({
         "dataset": "synthetic_videos",
@@ -83,6 +90,14 @@ def experiment(mode: str) -> ConfigDict:
         "checkpoints": "",  # comma-separated training workdirs, added to models
         "vot": False,  # also the VOT re-initialisation protocol
         "attribute_plots": True,
+    })
+    c.convert = ConfigDict({
+        "checkpoint": "",  # a PyTorch file: a pysot / SiamBAN model.pth (kind "model") or an ImageNet backbone
+        "kind": "model",  # "model": <workdir>/checkpoints/0; "backbone": <workdir>/backbone (for model.init_from)
+        "skip": (),  # regexes of torch keys / flax paths left out on purpose (every other mismatch is an error)
+        # pysot / SiamBAN files saw BGR frames: flip the stem conv's input channels so the model takes RGB frames.
+        # False for torchvision weights (RGB; train those with task.normalize="imagenet")
+        "bgr_to_rgb": True,
     })
     return c
 

@@ -1,14 +1,20 @@
 """Every registered tracker family goes the whole way: one trainer step into a workdir, its tracker loaded back from
-that workdir (`workdir.load_tracker`) tracks a frame, and its exported tracker gives the same box."""
+that workdir (`workdir.load_tracker`) tracks a frame, and its exported tracker gives the same box. Two of them start
+from given weights on the way: siamrpnpp from a variables-only checkpoint 0 (a `--mode=convert` workdir: fine-tuned
+from step 0 with a fresh optimizer), siamban from a saved backbone (`model.init_from`: the trainer's init hook)."""
+
+import functools
 
 import grain
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxtrack import families, workdir
 from jaxtrack.data import synthetic
 from jaxtrack.track import export
-from jaxtrack.train import trainer
+from jaxtrack.train import checkpoint, init_from, trainer
 from tests.test_train_tasks import TINY, make_batch
 from tests.test_train_tasks import config as tiny_config
 
@@ -39,12 +45,32 @@ def test_registry_names_every_family_once():
         families.get("siamdw")
 
 
+def given_weights(task, name, tmp_path):
+    """siamrpnpp: a converted workdir (checkpoint 0, variables only); siamban: a saved backbone and the init hook.
+    Returns (init hook, the given variables): initialised from another key than the trainer's, and
+    head/cls_weight (3, 0, -3) for siamrpnpp."""
+    variables = jax.jit(task.init)(jax.random.key(7), make_batch(*TINY[name][1:]))
+    if name == "siamrpnpp":
+        variables["params"]["head"]["cls_weight"] = jnp.float32([3.0, 0.0, -3.0])
+        init_from.save_variables(tmp_path, variables)
+        return None, variables
+    init_from.save_backbone(tmp_path / "imagenet", {c: variables[c]["backbone"] for c in variables})
+    return init_from.backbone_init(tmp_path / "imagenet"), variables
+
+
 @pytest.mark.parametrize("name", families.names())
 def test_family_trains_tracks_and_exports(name, tmp_path):
     c = experiment(name)
     family = families.get(name)
-    state = trainer.train(c, str(tmp_path), task=family.make_task(c), train_data=one_batch(name))
+    task = family.make_task(c)
+    init, given = given_weights(task, name, tmp_path) if name in ("siamrpnpp", "siamban") else (None, None)
+    state = trainer.train(c, str(tmp_path), task=task, train_data=one_batch(name), init=init)
     assert int(state.step) == 1
+    if given is not None:  # one Adam step at 1e-3 from the given weights
+        leaf = ("head", "cls_weight") if name == "siamrpnpp" else ("backbone", "conv1", "kernel")
+        pick = lambda tree: functools.reduce(lambda d, k: d[k], leaf, tree)
+        np.testing.assert_allclose(pick(state.params), pick(given["params"]), atol=2e-3)
+        assert checkpoint.steps(tmp_path) == ([0, 1] if name == "siamrpnpp" else [1])
     workdir.write_config(tmp_path, c)
     tracker = workdir.load_tracker(tmp_path)
     assert tracker.config.instance_size == TINY[name][2] and tracker.config.normalize == "unit"

@@ -1,6 +1,6 @@
-"""The import graph runs one way: `ops <- models <- {train, track} <- families <- workdir <- eval <- modes`, with
-`data` and the shared utilities (boxes, anchors, files, sharding, logs, config) below everything, and `kernels/` a
-leaf that imports only jax (its microbenchmarks may import jaxtrack). Every import statement counts, including
+"""The import graph runs one way: `ops <- models <- {train, track} <- families <- convert <- workdir <- eval <- modes`,
+with `data` and the shared utilities (boxes, anchors, files, sharding, logs, config) below everything, and `kernels/`
+a leaf that imports only jax (its microbenchmarks may import jaxtrack). Every import statement counts, including
 those inside functions."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ("jaxtrack.boxes", "jaxtrack.anchors", "jaxtrack.files", "jaxtrack.sharding", "jaxtrack.logs",
           "jaxtrack.config", "jaxtrack.data")
 LAYERS = [SHARED, ("jaxtrack.ops",), ("jaxtrack.models",), ("jaxtrack.train", "jaxtrack.track"),
-          ("jaxtrack.families",), ("jaxtrack.workdir",), ("jaxtrack.eval",), ("jaxtrack.modes",)]
+          ("jaxtrack.families",), ("jaxtrack.convert",), ("jaxtrack.workdir",), ("jaxtrack.eval",), ("jaxtrack.modes",)]
 KERNEL_BENCHES = ("kernels.bench", "kernels.roofline", "kernels.torch_peer")  # may import jaxtrack
 KERNEL_ALLOWED = ("jax", "jaxlib", "numpy", "kernels")
 

@@ -8,6 +8,12 @@ Writes to the workdir what the trainer writes (checkpoints/, metrics.jsonl, tens
 The dataset is built (TFDS array_record) on first use under `config.data.data_dir`, default `<workdir>/../tfds`
 (`jaxtrack.config.data_dir`: runs side by side share it). A rerun in the same workdir resumes from its last
 checkpoint, data iterator included (grain `get_state` / `set_state`).
+
+Pretrained weights (`pretrained`): `config.model.init_from` loads a converted backbone (`--mode=convert`,
+`convert.kind=backbone`) before step 0; in a workdir converted from a whole model (`--mode=convert`) training
+fine-tunes from its variables at step 0. An experiment that freezes backbone layers (`optim.backbone.
+frozen_prefixes`, e.g. SiamRPN++'s ResNet-50 conv1 / layer1) stops with a one-line error when it would start from
+random weights, unless `model.from_scratch=True`, which also trains every layer (no frozen prefixes).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from jaxtrack import families, sharding
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import augment, pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
-from jaxtrack.train import metrics_io, trainer
+from jaxtrack.train import checkpoint, init_from, metrics_io, trainer
 
 
 def pair_config(cfg: ml_collections.ConfigDict) -> pipeline_pairs.PairConfig:
@@ -85,9 +91,33 @@ def summarize(metrics: dict, pairs_per_step: int) -> dict:
     return out
 
 
+def pretrained(config: ml_collections.ConfigDict, workdir: epath.PathLike):
+    """(config, init hook or None) for the trainer: `model.init_from`'s backbone, or with `model.from_scratch` a
+    copy of `config` without frozen prefixes. Raises ValueError when frozen backbone layers would stay random (no
+    init_from, no checkpoint in `workdir`, no from_scratch)."""
+    model = config.model
+    source, scratch = model.get("init_from", ""), model.get("from_scratch", False)
+    frozen = tuple(config.optim.backbone.frozen_prefixes)
+    if source and scratch:
+        raise ValueError(f"model.init_from={source} and model.from_scratch=True exclude each other")
+    if scratch:
+        config = config.copy_and_resolve_references()
+        config.optim.backbone.frozen_prefixes = ()
+        return config, None
+    if source:
+        return config, init_from.backbone_init(source)
+    if frozen and not checkpoint.steps(workdir):
+        raise ValueError(f"{config.get('name') or 'this experiment'} freezes {', '.join(frozen)} (optim.backbone."
+                         f"frozen_prefixes), which would stay random: pass --config.model.init_from=<a backbone "
+                         f"converted with --mode=convert --config.convert.kind=backbone>, or "
+                         f"--config.model.from_scratch=True to train every layer from scratch")
+    return config, None
+
+
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains `config.model.name` on `config.data` pairs into `workdir`; returns the `train_summary.json` dict."""
     workdir = epath.Path(workdir)
+    config, init = pretrained(config, workdir)
     jt_workdir.write_config(workdir, config)
     task = families.get(config.model.name).make_task(config)
     train_data = make_data(config, workdir, config.data.split, seed=config.seed)
@@ -95,7 +125,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if config.data.eval_batches:
         val = make_data(config, workdir, config.data.eval_split, seed=config.seed + 1)  # the same batches each pass
         eval_data = lambda: itertools.islice(val(), config.data.eval_batches)
-    trainer.train(config, str(workdir), task=task, train_data=train_data, eval_data=eval_data)
+    trainer.train(config, str(workdir), task=task, train_data=train_data, eval_data=eval_data, init=init)
     if jax.process_index():
         return {}
     metrics = metrics_io.read_metrics(workdir / "metrics.jsonl")

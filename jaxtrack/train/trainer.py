@@ -3,8 +3,9 @@
 A task knows its model; the trainer knows steps, devices, optimizers, checkpoints and logs. Step numbers
 count updates: "step s" is the update that makes `state.step == s` (1-based), using the s-th batch and the
 key `fold_in(key, s - 1)`. The loop, in order: create the state, restore the latest checkpoint of
-`<workdir>/checkpoints` (state + data iterator) if any, then per step: batch -> train step -> NaN guard ->
-log -> eval -> checkpoint.
+`<workdir>/checkpoints` (state + data iterator) if any -- a variables-only checkpoint (a converted model,
+`train.init_from`) gives the variables of step 0 instead, and with no checkpoint the `init` hook (pretrained
+backbone) is applied --, then per step: batch -> train step -> NaN guard -> log -> eval -> checkpoint.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import optax
 from jax.sharding import Mesh
 
 from jaxtrack import sharding
-from jaxtrack.train import checkpoint, metrics_io, optim
+from jaxtrack.train import checkpoint, init_from, metrics_io, optim
 from jaxtrack.train.state import TrainState, step_key
 
 Batch = Any
@@ -109,7 +110,8 @@ def _peek(it: DataIterator) -> Batch:
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_data: Callable[[], DataIterator],
-          eval_data: Callable[[], Iterable[Batch]] | None = None, mesh: Mesh | None = None) -> TrainState:
+          eval_data: Callable[[], Iterable[Batch]] | None = None, mesh: Mesh | None = None,
+          init: Callable[[TrainState], TrainState] | None = None) -> TrainState:
     """Trains `task` for `config.num_epochs * config.steps_per_epoch` steps; returns the final state.
 
     Args:
@@ -120,6 +122,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
         least as long as the run; its state is checkpointed with the model.
       eval_data: () -> iterable of eval batches (a fresh pass each call); used with `task.eval_fn`.
       mesh: device mesh with a "data" axis; all devices by default.
+      init: applied to the freshly created state when `workdir` has no checkpoint (e.g.
+        `init_from.backbone_init`: pretrained backbone weights).
     Raises:
       FloatingPointError: a non-finite loss (names the step and the last good checkpoint).
     """
@@ -130,9 +134,16 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, task: Task, train_
     state = create_state(task, opt, sharding.put_batch(_peek(it), mesh), config.seed, mesh)
     ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir), keep=config.keep_checkpoints,
                                    best_metric=config.best_metric or None, best_mode=config.best_mode)
-    if ckpt.latest_step() is not None:
-        print(f"resuming from {ckpt.path(ckpt.latest_step())}", flush=True)
+    latest = ckpt.latest_step()
+    if latest is not None and init_from.is_variables_only(ckpt.path(latest)):
+        print(f"starting from the variables of {ckpt.path(latest)} (step 0, fresh optimizer)", flush=True)
+        state = init_from.replace_variables(state, checkpoint.restore_variables(workdir, latest),
+                                            what=f"variables of {ckpt.path(latest)}")
+    elif latest is not None:
+        print(f"resuming from {ckpt.path(latest)}", flush=True)
         state = ckpt.restore(state, it)
+    elif init is not None:
+        state = init(state)
     start = int(state.step)
     train_step = make_train_step(task, opt, mesh)
     eval_fn = getattr(task, "eval_fn", None) if eval_data is not None else None

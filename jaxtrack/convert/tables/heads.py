@@ -1,0 +1,46 @@
+"""Neck and head tables: pysot / SiamBAN keys (relative to `neck.`, `rpn_head.` or `head.`) -> jaxtrack's
+`models.neck.AdjustAllLayer`, `models.heads` MultiRPN / MultiBAN (branch "dw") and UPChannelRPN parameters."""
+
+from __future__ import annotations
+
+from jaxtrack.convert.mapping import BN, CONV, VECTOR, nest, rules
+
+# pysot AdjustAllLayer: `downsample{l}.downsample` = 1x1 conv (no bias), BN; one layer: `downsample.downsample`.
+NECK = rules(
+    ("downsample{l}.downsample.0.weight", "downsample{l}/Conv_0/kernel", CONV),
+    ("downsample{l}.downsample.1", "downsample{l}/BatchNorm_0", BN),
+    ("downsample.downsample.0.weight", "downsample2/Conv_0/kernel", CONV),
+    ("downsample.downsample.1", "downsample2/BatchNorm_0", BN),
+)
+
+# pysot / SiamBAN DepthwiseXCorr -> models.fusion.DepthwiseXCorr: conv_kernel / conv_search = 3x3 conv, BN (ReLU);
+# head = 1x1 conv (0), BN (1), ReLU, 1x1 conv with bias (3).
+DW_XCORR = rules(
+    ("conv_{side:kernel|search}.0.weight", "conv_{side:kernel|search}/Conv_0/kernel", CONV),
+    ("conv_{side:kernel|search}.1", "conv_{side:kernel|search}/BatchNorm_0", BN),
+    ("head.0.weight", "Conv_0/kernel", CONV),
+    ("head.1", "BatchNorm_0", BN),
+    ("head.3.weight", "head_out/kernel", CONV),
+    ("head.3.bias", "head_out/bias", VECTOR),
+)
+
+_LAYER_WEIGHTS = rules(("cls_weight", "cls_weight", VECTOR), ("loc_weight", "loc_weight", VECTOR))
+
+# pysot MultiRPN: `rpn{l}.cls` / `rpn{l}.loc` DepthwiseXCorr per layer, softmax fusion weights if weighted.
+MULTI_RPN = _LAYER_WEIGHTS + nest("rpn{l}.{part:cls|loc}.", "rpn{l}_{part:cls|loc}/", DW_XCORR)
+# pysot DepthwiseRPN (one layer, siamrpn_alex_dwxcorr): `cls` / `loc` -> MultiRPN's rpn2 branches.
+DEPTHWISE_RPN = nest("{part:cls|loc}.", "rpn2_{part:cls|loc}/", DW_XCORR)
+
+# SiamBAN MultiBAN: `box{l}.cls` / `box{l}.loc` per layer, `loc_scale`, fusion weights if weighted.
+MULTI_BAN = _LAYER_WEIGHTS + rules(("loc_scale", "loc_scale", VECTOR)) + nest(
+    "box{l}.{part:cls|loc}.", "box{l}_{part:cls|loc}/", DW_XCORR)
+# SiamBAN DepthwiseBAN (one layer) -> MultiBAN's box2 branches.
+DEPTHWISE_BAN = nest("{part:cls|loc}.", "box2_{part:cls|loc}/", DW_XCORR)
+
+# pysot UPChannelRPN (SiamRPN): template / search 3x3 convs per branch (with bias), `loc_adjust` 1x1.
+UP_RPN = rules(
+    ("{side:template|search}_{part:cls|loc}_conv.weight", "{part:cls|loc}/{side:template|search}_conv/kernel", CONV),
+    ("{side:template|search}_{part:cls|loc}_conv.bias", "{part:cls|loc}/{side:template|search}_conv/bias", VECTOR),
+    ("loc_adjust.weight", "loc/adjust/kernel", CONV),
+    ("loc_adjust.bias", "loc/adjust/bias", VECTOR),
+)
