@@ -216,8 +216,9 @@ def test_missing_torch_names_the_requirements_file(tmp_path, monkeypatch):
 
 
 def test_imagenet_backbones(small_r50):
-    """torchvision's ResNet-50 layout (1x1 shortcuts in the centre of pysot's 3x3, `fc` dropped) and a zoo model's
-    `backbone.*` keys convert to the backbone subtree."""
+    """torchvision's ResNet-50 layout (1x1 shortcuts in the centre of pysot's 3x3, `fc` dropped), torchvision's
+    MobileNetV2 (width 1.0; block 1's missing expansion an identity) and a zoo model's `backbone.*` keys convert to
+    the backbone subtree."""
     config, state = small_r50
     tv = {k: v.numpy() for k, v in tb.torchvision_resnet50_state_dict((8, 16, 32, 64), 8).items()}
     out = run_convert(config, tv, kind="backbone", bgr_to_rgb=False)
@@ -228,6 +229,17 @@ def test_imagenet_backbones(small_r50):
     np.testing.assert_array_equal(k[1, 1], tv["layer2.0.downsample.0.weight"][:, :, 0, 0].T)
     assert np.count_nonzero(k) == np.count_nonzero(k[1, 1]) > 0
     np.testing.assert_array_equal(out["params"]["conv1"]["kernel"], tv["conv1.weight"].transpose(2, 3, 1, 0))
+    mobile = zoo_config("siamrpn_mobilev2_l234_dwxcorr")
+    mobile.model.kwargs.backbone_args.width_mult = 1.0  # torchvision's width
+    tv = {k: v.numpy() for k, v in tb.torchvision_mobilenet_v2_state_dict().items()}
+    out = run_convert(mobile, tv, kind="backbone", bgr_to_rgb=False)["params"]
+    np.testing.assert_array_equal(out["layer2_0"]["depthwise"]["kernel"],
+                                  tv["features.2.conv.1.0.weight"].transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(out["layer7_0"]["project"]["kernel"][0, 0],
+                                  tv["features.17.conv.2.weight"][..., 0, 0].T)
+    np.testing.assert_array_equal(out["layer1_0"]["expand"]["kernel"][0, 0], np.eye(32))  # block 1: an identity
+    with pytest.raises(mapping.ConversionError, match=r"layer0_conv/kernel \(3, 3, 3, 44\)"):  # width 1.4
+        run_convert(zoo_config("siamrpn_mobilev2_l234_dwxcorr"), tv, kind="backbone")
     from_zoo = run_convert(config, state, kind="backbone")
     whole = run_convert(config, state)
     assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), from_zoo,

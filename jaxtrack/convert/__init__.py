@@ -68,8 +68,9 @@ def convert(state: Mapping[str, np.ndarray], family: str, kwargs: Mapping | None
     Args:
       state: torch key -> array (`load_state_dict`); "module." prefixes already removed.
       kind: "model" (a zoo checkpoint: backbone / neck / head) -> {"params", "batch_stats"} of the whole model;
-        "backbone" (an ImageNet file, or a zoo checkpoint's `backbone.*` keys) -> {"params", "batch_stats"} of the
-        backbone subtree (`model.init_from`). Classifier keys of ImageNet files (`fc.*`) are dropped.
+        "backbone" (an ImageNet file in pysot's or torchvision's layout, or a zoo checkpoint's `backbone.*` keys) ->
+        {"params", "batch_stats"} of the backbone subtree (`model.init_from`). Classifier keys (`fc.*`) are
+        dropped; leaves a torchvision layout lacks get the table's `fills`.
       skip: regexes (re.search) of torch keys to ignore and of flax paths ("params/head/cls_weight") to leave at
         their initial values.
       bgr_to_rgb: flip the stem conv's input channels (pysot / SiamBAN were trained on BGR frames).
@@ -82,15 +83,21 @@ def convert(state: Mapping[str, np.ndarray], family: str, kwargs: Mapping | None
     model, shapes = _model(family, dict(kwargs or {}), sizes)
     rules, bb = tables.model_table(model)
     if kind == "backbone":
-        rules = bb.rules
         shapes = {col: shapes[col]["backbone"] for col in shapes if "backbone" in shapes[col]}
         if any(k.startswith("backbone.") for k in state):  # a whole zoo model: its backbone
             state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
-        skip = (*skip, *bb.ignore)
+        bb = next((t for pattern, t in bb.variants if any(re.search(pattern, k) for k in state)), bb)
+        rules = bb.rules
+        skip = (*skip, *bb.ignore, *(f"^{re.escape(path)}$" for path, _ in bb.fills))
+    flat = _flat(shapes)
     try:
-        filled, unfilled = apply_table(state, rules, _flat(shapes), skip)
+        filled, unfilled = apply_table(state, rules, flat, skip)
     except ConversionError as e:
         raise ConversionError(str(e) + _hint(bb, state)) from None
+    for path, fill in bb.fills if kind == "backbone" else ():
+        key = tuple(path.split("/"))
+        filled[key] = tables.backbones.FILLS[fill](flat[key][0])
+        unfilled.remove(key)
     if unfilled:  # their initial values; jit drops the forward pass and every other initialiser
         def pick(key):
             v = model.init(key, *_init_args(*sizes)[1:])

@@ -188,3 +188,30 @@ class MobileNetV2(nn.Sequential):
             x = getattr(self, f"layer{idx}")(x)
             outs.append(x)
         return [outs[i] for i in self.used_layers]
+
+
+def _tv_block(inp, oup, stride, t):
+    h = inp * t
+    dw = nn.Sequential(nn.Conv2d(h, h, 3, stride, 1, groups=h, bias=False), nn.BatchNorm2d(h), nn.ReLU6())
+    project = [nn.Conv2d(h, oup, 1, bias=False), nn.BatchNorm2d(oup)]
+    expand = [nn.Sequential(nn.Conv2d(inp, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU6())] if t != 1 else []
+    block = nn.Module()
+    block.conv = nn.Sequential(*expand, dw, *project)
+    return block
+
+
+def torchvision_mobilenet_v2_state_dict(seed=0) -> dict:
+    """A state_dict with torchvision's mobilenet_v2 keys and shapes (`features.0..18`, `classifier.1`; the t = 1
+    block without an expansion conv), random values."""
+    features = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6())]
+    inp = 32
+    for t, c, n, s, _ in MobileNetV2.SETTING:
+        for i in range(n):
+            features.append(_tv_block(inp, c, s if i == 0 else 1, t))
+            inp = c
+    features.append(nn.Sequential(nn.Conv2d(320, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU6()))
+    net = nn.Module()
+    net.features = nn.Sequential(*features)
+    net.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, 1000))
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(v.shape, generator=g) if v.is_floating_point() else v for k, v in net.state_dict().items()}
