@@ -10,6 +10,14 @@ model is built of), applied by `convert.mapping`. The result has exactly the tre
 `ConversionError` naming the keys. pysot feeds BGR images: `bgr_to_rgb=True` (default) flips the input channels
 of the stem conv so the converted model takes jaxtrack's RGB frames. `--mode=convert` (`jaxtrack.modes.convert`)
 writes the result into a workdir.
+
+Sources: pysot `ModelBuilder` checkpoints (backbone / neck / rpn_head: siamrpn_alex_dwxcorr, siamrpn_r50_l234_dwxcorr
+(_otb), siamrpn_mobilev2_l234_dwxcorr) and SiamBAN's (backbone / neck / head: siamban_r50_l234(_otb)), as plain
+state_dicts or training snapshots ({"state_dict": ...}, "module." prefixes). Backbones: pysot's layouts
+(resnet50.model, alexnet-bn.pth, AlexNetLegacy / AlexNet / MobileNetV2 keys), torchvision's resnet (its 1x1
+shortcuts centred in pysot's 3x3 ones) and mobilenet_v2 (width 1.0), both initialisations rather than the same
+network (pysot's strided convs are unpadded). Layouts: torch OIHW convs -> HWIO, BN weight / bias -> params scale /
+bias, running_mean / var -> batch_stats mean / var (`convert.mapping`).
 """
 
 from __future__ import annotations

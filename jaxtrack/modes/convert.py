@@ -33,19 +33,20 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if config.model.name not in families.REGISTRY:
         raise ValueError(f"--mode=convert needs a tracker experiment (model.name one of {families.names()}), got "
                          f"{config.model.name!r}")
+    if jax.process_count() > 1:
+        raise ValueError("--mode=convert runs on one process (drop --distributed)")
     workdir = epath.Path(workdir)
     if cfg.kind == "model" and checkpoint.steps(workdir):
         raise ValueError(f"{checkpoint.directory(workdir)} already holds checkpoints {checkpoint.steps(workdir)}; "
                          f"convert into a fresh --workdir (or pass --noresume)")
-    print(f"convert: {cfg.checkpoint} ({cfg.kind}) -> {config.model.name} ...", flush=True)
+    print(f"convert: {cfg.checkpoint} ({cfg.kind}) -> {config.get('name') or config.model.name} (family "
+          f"{config.model.name}) ...", flush=True)
     variables = convert.convert_file(cfg.checkpoint, config.model.name, config.model.kwargs.to_dict(), kind=cfg.kind,
                                      skip=tuple(cfg.skip), bgr_to_rgb=cfg.bgr_to_rgb)
     jt_workdir.write_config(workdir, config)
-    result = {"kind": cfg.kind, "tensors": len(jax.tree.leaves(variables)),
+    save = init_from.save_variables if cfg.kind == "model" else init_from.save_backbone
+    result = {"kind": cfg.kind, "path": str(save(workdir, variables)), "tensors": len(jax.tree.leaves(variables)),
               "parameters": int(sum(np.size(a) for a in jax.tree.leaves(variables.get("params", {}))))}
-    if jax.process_index() == 0:
-        save = init_from.save_variables if cfg.kind == "model" else init_from.save_backbone
-        result["path"] = str(save(workdir, variables))
-    print(f"convert: wrote {result.get('path', workdir)} ({result['parameters']:,} parameters, {result['tensors']} "
+    print(f"convert: wrote {result['path']} ({result['parameters']:,} parameters, {result['tensors']} "
           f"arrays)" + (f"; use it with --config.model.init_from={workdir}" if cfg.kind == "backbone" else ""))
     return result
