@@ -6,7 +6,9 @@ pysot: 50 epochs of 600000 pairs at 128 per GPU on 16 GPUs (292 steps per epoch)
 1e-4, clip 10, warm-up 5 epochs 0.005 -> 0.01 (step), then log 0.01 -> 0.0005; AlexNet conv1-3 never trained,
 conv4-5 held for 10 epochs then at 1.0x; loss 1.0 CE + 1.2 L1; output 17 at search 255; 5% negative pairs.
 Differences: the head is the up-channel RPN of the original SiamRPN (pysot's alex config uses DW-XCorr); data is
-GOT-10k train; no pretrained AlexNet is loaded by this config.
+GOT-10k train. conv1-3 are frozen, so the run needs ImageNet weights: `--config.model.init_from=W` with W a
+`--mode=convert --config.convert.kind=backbone` workdir of pysot's `alexnet-bn.pth` (or
+`--config.model.from_scratch=True`, which then freezes nothing).
 """
 
 from ml_collections import ConfigDict

@@ -22,7 +22,8 @@ def config(name):
     return importlib.import_module(f"experiments.{name}").get_config()
 
 
-SIAMESE = [n for n in experiments.names() if config(n).get("model", {}).get("name") in families.REGISTRY]
+SIAMESE = [n for n in experiments.names()  # training experiments (the zoo's model experiments convert)
+           if config(n).get("model", {}).get("name") in families.REGISTRY and config(n).mode == "train"]
 
 
 @pytest.mark.parametrize("name", experiments.names())
