@@ -23,6 +23,8 @@ from jaxtrack.modes import convert as convert_mode
 torch = pytest.importorskip("torch")
 from tests.test_convert import ZOO, zoo_config  # noqa: E402
 from tests.torch_ref import builders, tracker_loop  # noqa: E402
+from tests.torch_ref.builders import tame  # noqa: E402
+from tests.torch_ref.tracker_loop import first_crops, reference_settings  # noqa: E402
 
 torch.set_num_threads(1)
 FRAMES = 60
@@ -34,49 +36,6 @@ VIDEO = {"siamrpn_alex_dwxcorr": 2, "siamrpn_r50_l234_dwxcorr": 1, "siamrpn_mobi
 def video(index: int):
     cfg = synthetic.SyntheticConfig(height=240, width=320, n_frames=FRAMES, n_shots=1, min_shot_len=FRAMES)
     return synthetic.make_video(index, seed=5, config=cfg)
-
-
-def first_crops(bgr, box, track):
-    """The reference tracker's template and search crops of the first frame ([1, 3, S, S] BGR): the BatchNorm
-    statistics of the random networks come from them, so the networks see inputs like those they were set on."""
-    center = box[:2] + (box[2:] - 1) / 2
-    side = np.sqrt(np.prod(box[2:] + track.context * box[2:].sum()))
-    avg = bgr.mean((0, 1))
-    bgr = np.ascontiguousarray(bgr)
-    return (tracker_loop.get_subwindow(bgr, center, size, round(side * size / track.exemplar_size), avg)
-            for size in (track.exemplar_size, track.instance_size))
-
-
-@torch.no_grad()
-def tame(model, rng_seed: int = 0):
-    """Outputs of a plausible size, so that the trackers move and resize (random heads saturate the scores and
-    regress boxes far outside the crop, which pins every box to the frame border): the last conv of each branch
-    scaled down; cls biases ~N(0, 0.5); loc biases ~N(0, 0.1) (RPN deltas) or log(40 px) / loc_scale (SiamBAN's
-    exp(loc_scale * loc) distances)."""
-    g = torch.Generator().manual_seed(rng_seed)
-    for name, conv in model.named_modules():
-        if name.endswith("cls.head.3"):  # logits of order one: scores spread over (0, 1), no saturated ties
-            conv.weight.mul_(0.05)
-            conv.bias.copy_(torch.randn(conv.bias.shape, generator=g) * 0.5)
-    last = [m for name, m in model.named_modules() if name.endswith("loc.head.3")]
-    scales = getattr(getattr(model, "head", None), "loc_scale", None)  # SiamBAN: one per layer, in branch order
-    for i, conv in enumerate(last):
-        conv.weight.mul_(0.05)
-        if scales is not None:
-            conv.bias.fill_(float(np.log(40.0)) / float(scales[i]))
-        else:
-            conv.bias.copy_(torch.randn(conv.bias.shape, generator=g) * 0.1)
-    return model
-
-
-def reference_settings(track, points: bool) -> tracker_loop.Settings:
-    """The reference tracker's cfg.TRACK / ANCHOR of the experiment's tracker settings; BASE_SIZE as pysot's
-    configs: 0 for AlexNet at 287, 8 for the 255 crops."""
-    return tracker_loop.Settings(
-        penalty_k=track.penalty_k, window_influence=track.window_influence, lr=track.lr,
-        exemplar_size=track.exemplar_size, instance_size=track.instance_size,
-        base_size=0 if track.instance_size == 287 else 8, context_amount=track.context, stride=track.stride,
-        ratios=tuple(track.get("ratios", ())), scales=tuple(track.get("scales", ())), points=points)
 
 
 @pytest.mark.parametrize("name", ZOO)

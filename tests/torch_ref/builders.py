@@ -9,6 +9,8 @@ state_dict keys read `backbone.layer2.0.conv1.weight`, `neck.downsample2.downsam
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -118,3 +120,25 @@ def zoo_model(name: str, z: torch.Tensor, x: torch.Tensor, small: bool = False, 
     """`build(name, small)` randomized (`randomize`) with BN statistics of template `z` and search `x`."""
     model = build(name, small)
     return randomize(model, lambda: (model.template(z), model.track(x)), seed)
+
+
+@torch.no_grad()
+def tame(model, rng_seed: int = 0):
+    """Outputs of a plausible size, so that the trackers move and resize (random heads saturate the scores and
+    regress boxes far outside the crop, which pins every box to the frame border): the last conv of each branch
+    scaled down; cls biases ~N(0, 0.5); loc biases ~N(0, 0.1) (RPN deltas) or log(40 px) / loc_scale (SiamBAN's
+    exp(loc_scale * loc) distances)."""
+    g = torch.Generator().manual_seed(rng_seed)
+    for name, conv in model.named_modules():
+        if name.endswith("cls.head.3"):  # logits of order one: scores spread over (0, 1), no saturated ties
+            conv.weight.mul_(0.05)
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=g) * 0.5)
+    last = [m for name, m in model.named_modules() if name.endswith("loc.head.3")]
+    scales = getattr(getattr(model, "head", None), "loc_scale", None)  # SiamBAN: one per layer, in branch order
+    for i, conv in enumerate(last):
+        conv.weight.mul_(0.05)
+        if scales is not None:
+            conv.bias.fill_(math.log(40.0) / float(scales[i]))
+        else:
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=g) * 0.1)
+    return model

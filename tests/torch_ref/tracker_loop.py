@@ -6,13 +6,15 @@ Frames are BGR uint8, as the originals read them with cv2. Everything follows th
 `round` of the crop sides, the integer context window, mean-colour padding truncated by the uint8 copy, anchors /
 points, softmax scores, the scale / ratio penalty, the cosine window, the size learning rate and the clipping)
 except one documented choice: the crop's resize is the float bilinear of cv2's INTER_LINEAR (half-pixel centres,
-clamped), not cv2's 11-bit fixed-point arithmetic, which moves pixels by up to one grey level.
+clamped), not cv2's 11-bit fixed-point arithmetic, which moves pixels by up to one grey level. `Tracker(...,
+cv2_resize=True)` uses cv2.resize as pysot does (for timing: `python -m tests.torch_ref.speed`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 import torch
 
@@ -45,7 +47,8 @@ def resize_linear(patch: np.ndarray, out: int) -> np.ndarray:
     return rows[:, i0] * (1 - f)[None, :, None] + rows[:, i1] * f[None, :, None]
 
 
-def get_subwindow(im: np.ndarray, pos, model_sz: int, original_sz: int, avg_chans) -> torch.Tensor:
+def get_subwindow(im: np.ndarray, pos, model_sz: int, original_sz: int, avg_chans,
+                  cv2_resize: bool = False) -> torch.Tensor:
     """pysot `SiameseTracker.get_subwindow` -> [1, 3, model_sz, model_sz] float32 (BGR, 0..255)."""
     sz = original_sz
     h, w = im.shape[:2]
@@ -60,7 +63,7 @@ def get_subwindow(im: np.ndarray, pos, model_sz: int, original_sz: int, avg_chan
     padded[top:top + h, left:left + w] = im
     patch = padded[int(ymin + top):int(ymax + top) + 1, int(xmin + left):int(xmax + left) + 1]
     if model_sz != original_sz:
-        patch = resize_linear(patch, model_sz)
+        patch = cv2.resize(patch, (model_sz, model_sz)) if cv2_resize else resize_linear(patch, model_sz)
     return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)[None]).astype(np.float32))
 
 
@@ -94,8 +97,8 @@ def _points(s: Settings, score_size: int) -> np.ndarray:
 class Tracker:
     """The reference tracker over a torch model with `template(z)` / `track(x) -> {"cls", "loc"}` (NCHW)."""
 
-    def __init__(self, model: torch.nn.Module, settings: Settings):
-        self.model, self.s = model.eval(), settings
+    def __init__(self, model: torch.nn.Module, settings: Settings, cv2_resize: bool = False):
+        self.model, self.s, self.cv2_resize = model.eval(), settings, cv2_resize
         self.score_size = (settings.instance_size - settings.exemplar_size) // settings.stride + 1 + settings.base_size
         window = np.outer(np.hanning(self.score_size), np.hanning(self.score_size)).flatten()
         if settings.points:
@@ -114,7 +117,8 @@ class Tracker:
         self.center_pos = np.array([bbox[0] + (bbox[2] - 1) / 2, bbox[1] + (bbox[3] - 1) / 2])
         self.size = np.array([bbox[2], bbox[3]])
         self.channel_average = np.mean(img, axis=(0, 1))
-        z = get_subwindow(img, self.center_pos, self.s.exemplar_size, round(self._context()), self.channel_average)
+        z = get_subwindow(img, self.center_pos, self.s.exemplar_size, round(self._context()), self.channel_average,
+                          self.cv2_resize)
         self.model.template(z)
 
     def _decode(self, out) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +145,8 @@ class Tracker:
         s_z = self._context()
         scale_z = self.s.exemplar_size / s_z
         s_x = s_z * (self.s.instance_size / self.s.exemplar_size)
-        x = get_subwindow(img, self.center_pos, self.s.instance_size, round(s_x), self.channel_average)
+        x = get_subwindow(img, self.center_pos, self.s.instance_size, round(s_x), self.channel_average,
+                          self.cv2_resize)
         score, pred = self._decode(self.model.track(x))
 
         def change(r):
@@ -166,3 +171,24 @@ class Tracker:
         width, height = max(10, min(width, w)), max(10, min(height, h))
         self.center_pos, self.size = np.array([cx, cy]), np.array([width, height])
         return [cx - width / 2, cy - height / 2, width, height], float(score[best])
+
+
+def first_crops(bgr, box, track):
+    """The reference tracker's template and search crops of the first frame ([1, 3, S, S] BGR): the BatchNorm
+    statistics of the random networks come from them, so the networks see inputs like those they were set on."""
+    center = box[:2] + (box[2:] - 1) / 2
+    side = np.sqrt(np.prod(box[2:] + track.context * box[2:].sum()))
+    avg = bgr.mean((0, 1))
+    bgr = np.ascontiguousarray(bgr)
+    return (get_subwindow(bgr, center, size, round(side * size / track.exemplar_size), avg)
+            for size in (track.exemplar_size, track.instance_size))
+
+
+def reference_settings(track, points: bool) -> Settings:
+    """The reference tracker's cfg.TRACK / ANCHOR of the experiment's tracker settings; BASE_SIZE as pysot's
+    configs: 0 for AlexNet at 287, 8 for the 255 crops."""
+    return Settings(
+        penalty_k=track.penalty_k, window_influence=track.window_influence, lr=track.lr,
+        exemplar_size=track.exemplar_size, instance_size=track.instance_size,
+        base_size=0 if track.instance_size == 287 else 8, context_amount=track.context, stride=track.stride,
+        ratios=tuple(track.get("ratios", ())), scales=tuple(track.get("scales", ())), points=points)
