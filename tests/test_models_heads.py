@@ -22,6 +22,14 @@ OUT = {  # head outputs at template 127 / search 255, batch 2
     "siamban": {"cls": (2, 25, 25, 2), "loc": (2, 25, 25, 4)},
 }
 OUT.update(siamrpnpp_acm=OUT["siamrpnpp"], siamban_acm=OUT["siamban"])
+TEMPLATE = {  # the heads' template states (batch 2): AlexNet 6x6x64 features, multi-layer 7x7x16 (neck-cropped)
+    "siamfc": {"xcorr": (2, 6, 6, 64)},  # the features themselves
+    "siamrpn": {"cls": (2, 4, 4, 64 * 10), "loc": (2, 4, 4, 64 * 20)},  # up-channel kernels
+    **{name: {f"{p}{i}_{part}": (2, 5, 5, 16) for i in (2, 3, 4) for part in ("cls", "loc")}  # DW kernels
+       for name, p in (("siamrpnpp", "rpn"), ("siamban", "box"))},
+    **{name: {f"{p}{i}_{part}": (2, 16) for i in (2, 3, 4) for part in ("cls", "loc")}  # ACM template terms
+       for name, p in (("siamrpnpp_acm", "rpn"), ("siamban_acm", "box"))},
+}
 Z, X, BOX = (2, 127, 127, 3), (2, 255, 255, 3), (2, 2)
 
 
@@ -56,8 +64,7 @@ def n_params(variables):
 def test_registered_models_output_sizes(name):
     _, template, out = model_shapes(families.get(name).build(**SMALL[name]))
     assert {k: v.shape for k, v in out.items()} == OUT[name]
-    want_z = (2, 6, 6, 64) if name in ("siamfc", "siamrpn") else (2, 7, 7, 16)  # multi-layer: 15x15 neck-cropped
-    assert all(z.shape == want_z for z in template["z"])
+    assert {k: v.shape for k, v in template.items()} == TEMPLATE[name]
 
 
 @pytest.mark.parametrize("name, out", [("siamfc", {"cls": (2, 11, 11, 1)}),
@@ -71,7 +78,8 @@ def test_single_layer_trackers_on_a_resnet_with_a_neck(name, out):
     variables = jax.eval_shape(model.init, jax.random.key(0), z, x, box)
     template = jax.eval_shape(lambda v, z, box: model.apply(v, z, box, method="template"), variables, z, box)
     got = jax.eval_shape(lambda v, x, t: model.apply(v, x, t, method="track"), variables, x, template)
-    assert [t.shape for t in template["z"]] == [(2, 5, 5, 16)]
+    want = {"xcorr": (2, 5, 5, 16)} if name == "siamfc" else {"cls": (2, 3, 3, 160), "loc": (2, 3, 3, 320)}
+    assert {k: t.shape for k, t in template.items()} == want
     assert {k: v.shape for k, v in got.items()} == out
     assert "neck" in variables["params"]
 
@@ -79,7 +87,7 @@ def test_single_layer_trackers_on_a_resnet_with_a_neck(name, out):
 def test_full_size_siamrpnpp_parameter_count():
     """pysot siamrpn_r50_l234_dwxcorr: 53.95M parameters, the count reported for SiamRPN++ (ResNet-50)."""
     variables, template, out = model_shapes(families.get("siamrpnpp").build())
-    assert [z.shape for z in template["z"]] == [(2, 7, 7, 256)] * 3 and out["cls"].shape == (2, 25, 25, 10)
+    assert [t.shape for t in template.values()] == [(2, 5, 5, 256)] * 6 and out["cls"].shape == (2, 25, 25, 10)
     backbone = 45_528_128  # tests/test_models_backbones.py
     adjust = sum(c * 256 + 2 * 256 for c in (512, 1024, 2048))
     branch = lambda out: 2 * (9 * 256 * 256 + 512) + 256 * 256 + 512 + 256 * out + out  # DepthwiseXCorr(256, out)

@@ -1,7 +1,9 @@
 """Flax linen blocks around the correlation / fusion operators, as used by the Siamese heads.
 
 All take search features x `[B, Hx, Wx, C]` and template features z `[B, Hz, Wz, C]` (NHWC) and a
-`train` flag (BatchNorm batch statistics live in the "batch_stats" collection).
+`train` flag (BatchNorm batch statistics live in the "batch_stats" collection). Each correlation block has
+two steps: `template(z)` computes everything that depends only on the template (its kernel / template term),
+once per video, and `track(x, that)` the search side, per frame; `__call__(x, z)` is `track(x, template(z))`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxtrack import ops
+from jaxtrack.ops.checks import acc_dtype, check_vector
+from jaxtrack.ops.registry import resolve
 
 BN_MOMENTUM, BN_EPS = 0.9, 1e-5  # PyTorch's BatchNorm defaults (momentum 0.1 there = 0.9 here)
 
 
-def batch_norm(train: bool, name: str | None = None) -> nn.BatchNorm:
-    return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, epsilon=BN_EPS, name=name)
+def batch_norm(train: bool | None, name: str | None = None) -> nn.BatchNorm:
+    """PyTorch-default BatchNorm; `train` None: `use_running_average` is given at each call (modules in setup)."""
+    use_running_average = None if train is None else not train
+    return nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS, name=name)
 
 
 class ConvBNReLU(nn.Module):
@@ -35,37 +41,59 @@ class ConvBNReLU(nn.Module):
 
 
 class XCorr(nn.Module):
-    """SiamFC head: `out_scale * xcorr(x, z) + bias` -> [B, Ho, Wo, 1] (out_scale 0.001 as in SiamFC)."""
+    """SiamFC head: `out_scale * xcorr(x, z) + bias` -> [B, Ho, Wo, 1] (out_scale 0.001 as in SiamFC).
+    `template(z)` is z itself (the correlation kernel); `track(x, z)` the rest."""
 
     out_scale: float = 1e-3
     learn_scale: bool = True
     impl: str = "auto"
 
+    def template(self, z, train: bool = False):
+        del train
+        return z
+
     @nn.compact
-    def __call__(self, x, z, train: bool = False):
+    def track(self, x, z, train: bool = False):
         del train
         scale = self.param("out_scale", nn.initializers.constant(self.out_scale), ()) if self.learn_scale \
             else self.out_scale
         bias = self.param("bias", nn.initializers.zeros, ())
         return ops.xcorr(x, z, impl=self.impl) * scale + bias
 
+    def __call__(self, x, z, train: bool = False):
+        return self.track(x, self.template(z, train), train)
+
 
 class DepthwiseXCorr(nn.Module):
     """pysot's DepthwiseXCorr: conv_kernel / conv_search (3x3 conv-BN-ReLU), DW-Corr, then the head
-    (1x1 conv-BN-ReLU, 1x1 conv to `out_channels`) -> [B, Ho', Wo', out_channels]."""
+    (1x1 conv-BN-ReLU, 1x1 conv to `out_channels`) -> [B, Ho', Wo', out_channels].
+
+    `template(z)` -> the correlation kernel conv_kernel(z) [B, Hz-k+1, Wz-k+1, hidden], once per video;
+    `track(x, kernel)` the search side; `__call__(x, z)` both.
+    """
 
     hidden: int
     out_channels: int
     kernel_size: int = 3
     impl: str = "auto"
 
-    @nn.compact
+    def setup(self):
+        self.conv_kernel = ConvBNReLU(self.hidden, self.kernel_size)
+        self.conv_search = ConvBNReLU(self.hidden, self.kernel_size)
+        self.Conv_0 = nn.Conv(self.hidden, (1, 1), use_bias=False)  # pysot's head.0 / head.1: the names of the
+        self.BatchNorm_0 = batch_norm(None)  # former compact version (converted and trained checkpoints)
+        self.head_out = nn.Conv(self.out_channels, (1, 1))
+
+    def template(self, z, train: bool = False):
+        return self.conv_kernel(z, train)
+
+    def track(self, x, kernel, train: bool = False):
+        feature = ops.dw_xcorr(self.conv_search(x, train), kernel, impl=self.impl)
+        feature = nn.relu(self.BatchNorm_0(self.Conv_0(feature), use_running_average=not train))
+        return self.head_out(feature)
+
     def __call__(self, x, z, train: bool = False):
-        kernel = ConvBNReLU(self.hidden, self.kernel_size, name="conv_kernel")(z, train)
-        search = ConvBNReLU(self.hidden, self.kernel_size, name="conv_search")(x, train)
-        feature = ops.dw_xcorr(search, kernel, impl=self.impl)
-        feature = nn.relu(batch_norm(train)(nn.Conv(self.hidden, (1, 1), use_bias=False)(feature)))
-        return nn.Conv(self.out_channels, (1, 1), name="head_out")(feature)
+        return self.track(x, self.template(z, train), train)
 
 
 class UpChannelXCorr(nn.Module):
@@ -74,6 +102,8 @@ class UpChannelXCorr(nn.Module):
 
     `out_scale`: None (pysot) or the initial value of a learnt scalar multiplying the correlation (SiamFC's
     adjust): the correlation sums features * Hz' * Wz' products, so from scratch its outputs start in the hundreds.
+    `template(z)` -> the up-channel kernel template_conv(z) [B, Hz-k+1, Wz-k+1, features * out_channels];
+    `track(x, kernel)` the search side; `__call__(x, z)` both.
     """
 
     out_channels: int
@@ -83,16 +113,28 @@ class UpChannelXCorr(nn.Module):
     out_scale: float | None = None
     impl: str = "auto"
 
-    @nn.compact
-    def __call__(self, x, z, train: bool = False):
-        del train
+    def setup(self):
         k = (self.kernel_size, self.kernel_size)
-        kernel = nn.Conv(self.features * self.out_channels, k, padding="VALID", name="template_conv")(z)
-        search = nn.Conv(self.features, k, padding="VALID", name="search_conv")(x)
-        out = ops.up_xcorr(search, kernel, impl=self.impl)
+        self.template_conv = nn.Conv(self.features * self.out_channels, k, padding="VALID")
+        self.search_conv = nn.Conv(self.features, k, padding="VALID")
         if self.out_scale is not None:
-            out = out * self.param("out_scale", nn.initializers.constant(self.out_scale), ())
-        return nn.Conv(self.out_channels, (1, 1), name="adjust")(out) if self.adjust else out
+            self.scale = self.param("out_scale", nn.initializers.constant(self.out_scale), ())
+        if self.adjust:
+            self.adjust_conv = nn.Conv(self.out_channels, (1, 1), name="adjust")
+
+    def template(self, z, train: bool = False):
+        del train
+        return self.template_conv(z)
+
+    def track(self, x, kernel, train: bool = False):
+        del train
+        out = ops.up_xcorr(self.search_conv(x), kernel, impl=self.impl)
+        if self.out_scale is not None:
+            out = out * self.scale
+        return self.adjust_conv(out) if self.adjust else out
+
+    def __call__(self, x, z, train: bool = False):
+        return self.track(x, self.template(z, train), train)
 
 
 class BoxEmbedding(nn.Module):
@@ -117,14 +159,32 @@ def fold_batch_norm(params, stats, eps: float = BN_EPS):
     return scale, params["bias"] - stats["mean"] * scale
 
 
+def acm_search(x, theta_x, t, affine=(), *, impl: str = "auto"):
+    """ACM's search step, the template term precomputed: `conv(x, theta_x) + t` (then `* scale + shift` and
+    ReLU when `affine` = (scale, shift) [P] is given) -> [B, Ho, Wo, P] (x's dtype), by `ops.asym_conv`'s
+    implementation `impl`. x [B, Hx, Wx, C], theta_x [Hz, Wz, C, P], t [B, P] (`AsymmetricFusion.template`)."""
+    hz, wz, c, p = theta_x.shape
+    if x.ndim != 4 or x.shape[3] != c or x.shape[1] < hz or x.shape[2] < wz:
+        raise ValueError(f"acm_search: x must be [B, Hx >= {hz}, Wx >= {wz}, {c}] for theta_x.shape="
+                         f"{tuple(theta_x.shape)}, got x.shape={tuple(x.shape)}")
+    check_vector("acm_search", "t", t, (x.shape[0], p))
+    key = {"b": x.shape[0], "hz": hz, "hx": x.shape[1], "c": c, "k": p, "dtype": str(x.dtype)}
+    scale, shift = affine or (None, None)
+    y = resolve("asym_conv", impl, key)(x, theta_x, t, scale, shift, bool(affine))
+    return y.astype(jnp.result_type(x, theta_x, *affine))
+
+
 class AsymmetricFusion(nn.Module):
     """ACM fusion (SiamBAN-ACM's head core): template conv to 1x1xP (theta_z + bias), search conv to
     HoxWoxP (theta_x), box MLP on the template (w, h), broadcast add, BN, ReLU -> [B, Ho, Wo, P].
 
     The kernels have the template's spatial size, so `conv(z, theta_z)` is 1x1. Equal to BN-ReLU of
     `concat_conv_reference(x, z, concat([theta_z, theta_x], channel), bias) + box_embedding`.
+    `template(z, box_wh)` -> the template term t [B, P] = conv(z, theta_z) + bias + box MLP (float32; float64
+    for float64 z), once per video; `track(x, t)` -> BN-ReLU(conv(x, theta_x) + t); `__call__` both (the
+    values of `ops.asym_conv`).
     With `impl="pallas"` at inference (train=False, variables present) the BN is folded into an affine
-    from its running stats and add-BN-ReLU run as one Pallas epilogue (`ops.asym_conv_bn_relu`); the
+    from its running stats and add-BN-ReLU run as one Pallas epilogue (`kernels.acm_epilogue`); the
     variables are the same as with any other impl.
     """
 
@@ -133,20 +193,36 @@ class AsymmetricFusion(nn.Module):
     box_hidden: int = 32
     impl: str = "auto"
 
-    @nn.compact
+    def template(self, z, box_wh=None, train: bool = False):
+        return self._step(z, None, box_wh, train)
+
+    def track(self, x, t, train: bool = False):
+        return self._step(x, t, None, train)
+
     def __call__(self, x, z, box_wh=None, train: bool = False):
-        shape = (*z.shape[1:], self.features)
-        theta_x = self.param("theta_x", nn.initializers.lecun_normal(), shape, jnp.float32)
-        theta_z = self.param("theta_z", nn.initializers.lecun_normal(), shape, jnp.float32)
-        bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
-        box = None
-        if self.use_box:
-            if box_wh is None:
-                raise ValueError("AsymmetricFusion(use_box=True): box_wh [B, 2] (template box w, h) is required")
-            box = BoxEmbedding(self.features, self.box_hidden, name="box")(box_wh, train)
-        args = (x, z, theta_x.astype(x.dtype), theta_z.astype(x.dtype), bias)
+        return self.track(x, self.template(z, box_wh, train), train)
+
+    @nn.compact
+    def _step(self, a, t, box_wh, train: bool):
+        """Both steps in one compact method (variable names as before): t None -> the template step on a = z,
+        which declares theta_x too (its shape is the template's); else the search step on a = x."""
+        if t is None:
+            shape = (*a.shape[1:], self.features)
+            self.param("theta_x", nn.initializers.lecun_normal(), shape, jnp.float32)
+            theta_z = self.param("theta_z", nn.initializers.lecun_normal(), shape, jnp.float32).astype(a.dtype)
+            bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+            acc = acc_dtype(a, theta_z)
+            t = jnp.einsum("buvc,uvcp->bp", a, theta_z, preferred_element_type=acc) + bias.astype(acc)
+            if self.use_box:
+                if box_wh is None:
+                    raise ValueError("AsymmetricFusion(use_box=True): box_wh [B, 2] (template box w, h) is required")
+                t = t + BoxEmbedding(self.features, self.box_hidden, name="box")(box_wh, train).astype(acc)
+            return t
+        theta_x = self.get_variable("params", "theta_x")
+        if theta_x is None:
+            raise ValueError("AsymmetricFusion.track: no theta_x; initialise the module with __call__")
+        theta_x = theta_x.astype(a.dtype)
         if self.impl == "pallas" and not train and not self.is_initializing():
-            scale, shift = fold_batch_norm(self.variables["params"]["bn"], self.variables["batch_stats"]["bn"])
-            return ops.asym_conv_bn_relu(*args, scale, shift, box_embed=box, impl="pallas")
-        y = ops.asym_conv(*args, box_embed=box, impl=self.impl)
-        return nn.relu(batch_norm(train, "bn")(y))
+            affine = fold_batch_norm(self.variables["params"]["bn"], self.variables["batch_stats"]["bn"])
+            return acm_search(a, theta_x, t, affine, impl="pallas")
+        return nn.relu(batch_norm(train, "bn")(acm_search(a, theta_x, t, impl=self.impl)))

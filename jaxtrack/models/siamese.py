@@ -2,8 +2,8 @@
 
     model = multi_layer("multi_rpn", branch="dw", neck_channels=64, backbone="resnet18_small_atrous")
     variables = model.init(key, z_img, x_img, box_wh)
-    template = model.apply(variables, z_img, box_wh, method="template")   # once per video
-    out = model.apply(variables, x_img, template, method="track")          # per frame
+    template = model.apply(variables, z_img, box_wh, method="template")   # once per video: the head's template state
+    out = model.apply(variables, x_img, template, method="track")          # per frame: the search branch only
     out, updates = model.apply(variables, z_img, x_img, box_wh, train=True, mutable=["batch_stats"])
 
 z_img [B, Hz, Wz, 3] template crops (127), x_img [B, Hx, Wx, 3] search crops (255), box_wh [B, 2] the template
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 
 from jaxtrack.models.backbones import get_backbone
 from jaxtrack.models.heads import get_head
@@ -27,8 +28,10 @@ from jaxtrack.models.neck import AdjustAllLayer
 class SiameseTracker(nn.Module):
     """`backbone` (a registered backbone module) features at `layers` -> `neck` (or none) -> `head`.
 
-    `template(z_img, box_wh)` -> {"z": tuple of template features, "box_wh": box_wh}, computed once per video;
-    `track(x_img, template)` -> the head's outputs; `__call__(z_img, x_img, box_wh)` is both (training).
+    `template(z_img, box_wh)` -> the head's template state (a dict pytree, leaves [B, ...]: the template branch
+    up to the heads' template convolutions and ACM template terms), computed once per video;
+    `track(x_img, template)` -> the head's outputs (search branch only); `__call__(z_img, x_img, box_wh)` is
+    `track(x_img, template(z_img, box_wh))` (training).
     """
 
     backbone: nn.Module
@@ -47,12 +50,13 @@ class SiameseTracker(nn.Module):
     def template(self, z_img, box_wh=None, train: bool = False) -> dict:
         if box_wh is not None and box_wh.shape != (z_img.shape[0], 2):
             raise ValueError(f"box_wh must be [B, 2] = {(z_img.shape[0], 2)} (template w, h), got {box_wh.shape}")
-        return {"z": self.features(z_img, train), "box_wh": box_wh}
+        return self.head.template(self.features(z_img, train), box_wh, train)
 
     def track(self, x_img, template: dict, train: bool = False) -> dict:
-        if x_img.shape[0] != template["z"][0].shape[0]:
-            raise ValueError(f"x_img batch {x_img.shape[0]} != template batch {template['z'][0].shape[0]}")
-        return self.head(self.features(x_img, train), template["z"], template["box_wh"], train)
+        batch = {a.shape[0] for a in jax.tree.leaves(template)}
+        if batch != {x_img.shape[0]}:
+            raise ValueError(f"x_img batch {x_img.shape[0]} != template batch {sorted(batch)}")
+        return self.head.track(self.features(x_img, train), template, train)
 
     def __call__(self, z_img, x_img, box_wh=None, train: bool = False) -> dict:
         return self.track(x_img, self.template(z_img, box_wh, train), train)

@@ -6,7 +6,9 @@ Functional core, all jnp (per-frame step = crop + network + decode, ONE jitted f
     state = init_state(model, config, variables, frame, box)           # frame [H, W, 3], box [4] xywh 0-based
     state, box, score = step(model, config, variables, state, frame)   # box [4] xywh, score []
 `state` is a dict pytree: center [2] (pysot centre `x + (w - 1) / 2`), size [2] (w, h), avg [3] padding colour,
-image_hw [2] int32 valid frame size (frames may be zero-padded to a common shape), template (the model's).
+image_hw [2] int32 valid frame size (frames may be zero-padded to a common shape), template (the model's
+template state: the heads' kernels / ACM template terms, computed once by `init_state`; the per-frame step runs
+the search branch only).
 `Tracker(name, model, config, variables)` wraps it behind the `init(frame, box)` / `track(frame) -> (box, score)`
 interface every benchmark tracker has. Output boxes follow each reference: pysot `cx - w / 2`, SiamFC
 `cx - (w - 1) / 2`.
@@ -147,7 +149,7 @@ def siamfc_step(model, config: SiamFCConfig, variables, state, frame):
     x_sz = boxes.context_size(size[0], size[1], config.context) * config.instance_size / config.exemplar_size
     factors = jnp.asarray(config.scale_factors)
     x = crop_lib.crops(frame, state["center"], x_sz * factors, config.instance_size, state["avg"], state["image_hw"])
-    template = jax.tree.map(lambda a: jnp.repeat(a, config.scale_num, 0), state["template"])
+    template = jax.tree.map(lambda a: jnp.repeat(a, config.scale_num, 0), state["template"])  # one per scale
     responses = model.apply(variables, normalize(x, config.normalize), template, method="track")["cls"][..., 0]
     disp, scale_id, peak = siamfc_select(config, responses, x_sz)
     center = state["center"] + disp

@@ -1,6 +1,9 @@
 """Siamese tracker heads by name. Every head: `head(xs, zs, box_wh=None, train=False) -> dict`, xs / zs
 sequences of search / template feature maps (one per backbone layer), box_wh [B, 2] the template box
 (w, h) (used by the ACM branches), result {"cls": [B, Ho, Wo, n_cls]} (+ "loc": [B, Ho, Wo, n_loc]).
+`__call__` is two steps: `template(zs, box_wh, train)` -> a dict pytree of everything that depends only on the
+template (per branch: correlation kernels, ACM template terms; leaves [B, ...]), once per video, and
+`track(xs, template, train)` -> the result, the search side only, per frame.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ class ACMXCorr(nn.Module):
     1x1 + 5x5 search conv + box MLP on the template (w, h), broadcast add, BN-ReLU), 3x3 conv (pad 1) -BN-ReLU,
     then the head: 3x3 conv (pad 1) -BN-ReLU, 3x3 conv (pad 1) to `out_channels`. `impl` is the fusion's
     (with "pallas" at inference, its add-BN-ReLU is the fused Pallas epilogue).
+    `template(z, box_wh)` -> the fusion's template term [B, hidden] (conv_kernel, theta_z, bias, box MLP), once
+    per video; `track(x, t)` the search side; `__call__(x, z, box_wh)` both.
     """
 
     hidden: int
@@ -22,12 +24,20 @@ class ACMXCorr(nn.Module):
     use_box: bool = True
     impl: str = "auto"
 
-    @nn.compact
+    def setup(self):
+        self.conv_kernel = fusion.ConvBNReLU(self.hidden, 3)
+        self.conv_search = fusion.ConvBNReLU(self.hidden, 3)
+        self.fusion = fusion.AsymmetricFusion(self.hidden, self.use_box, impl=self.impl)
+        self.activate = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True)
+        self.head = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True)
+        self.head_out = nn.Conv(self.out_channels, (3, 3), padding=1)
+
+    def template(self, z, box_wh=None, train: bool = False):
+        return self.fusion.template(self.conv_kernel(z, train), box_wh, train)
+
+    def track(self, x, t, train: bool = False):
+        y = self.fusion.track(self.conv_search(x, train), t, train)
+        return self.head_out(self.head(self.activate(y, train), train))
+
     def __call__(self, x, z, box_wh=None, train: bool = False):
-        kernel = fusion.ConvBNReLU(self.hidden, 3, name="conv_kernel")(z, train)
-        search = fusion.ConvBNReLU(self.hidden, 3, name="conv_search")(x, train)
-        y = fusion.AsymmetricFusion(self.hidden, self.use_box, impl=self.impl, name="fusion")(
-            search, kernel, box_wh, train)
-        y = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True, name="activate")(y, train)
-        y = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True, name="head")(y, train)
-        return nn.Conv(self.out_channels, (3, 3), padding=1, name="head_out")(y)
+        return self.track(x, self.template(z, box_wh, train), train)

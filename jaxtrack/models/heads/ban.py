@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxtrack.models.heads.rpn import check_layers, get_branch, layer_average
+from jaxtrack.models.heads.rpn import check_layers, layer_average, run_branches
 
 
 class MultiBAN(nn.Module):
@@ -17,6 +17,8 @@ class MultiBAN(nn.Module):
 
     Per layer l a `DepthwiseBAN` (`box{l+2}_cls` / `box{l+2}_loc` correlation branches of kind `branch`: "dw",
     or "acm" for SiamBAN-ACM), a learned `loc_scale` (ones) per layer, and `layer_average` over layers.
+    `template(zs, box_wh)` -> {"box{l+2}_{cls|loc}": the branch's template state (`rpn.BRANCHES`)}, once per
+    video; `track(xs, template)` the search side; `__call__` both.
     """
 
     cls_out_channels: int = 2
@@ -25,14 +27,23 @@ class MultiBAN(nn.Module):
     hidden: int | None = None
     impl: str = "auto"
 
-    @nn.compact
+    def template(self, zs: Sequence, box_wh=None, train: bool = False) -> dict:
+        return self._run(zs, None, box_wh, train)
+
+    def track(self, xs: Sequence, template: dict, train: bool = False) -> dict:
+        return self._run(xs, template, None, train)
+
     def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         check_layers("MultiBAN", xs, zs)
-        loc_scale = self.param("loc_scale", nn.initializers.ones, (len(xs),), jnp.float32)
-        make, cls, loc = get_branch(self.branch), [], []
-        for i, (x, z) in enumerate(zip(xs, zs)):
-            hidden = self.hidden or x.shape[-1]
-            cls.append(make(hidden, self.cls_out_channels, self.impl, f"box{i + 2}_cls")(x, z, box_wh, train))
-            loc.append(jnp.exp(make(hidden, 4, self.impl, f"box{i + 2}_loc")(x, z, box_wh, train) * loc_scale[i]))
-        return {"cls": layer_average(self, "cls_weight", cls, self.weighted),
+        return self.track(xs, self.template(zs, box_wh, train), train)
+
+    @nn.compact
+    def _run(self, feats: Sequence, template: dict | None, box_wh, train: bool) -> dict:
+        """`template` None: the template step on feats = zs; else the search step on feats = xs."""
+        out = run_branches(self, feats, template, box_wh, train, "box", {"cls": self.cls_out_channels, "loc": 4})
+        if template is None:
+            return out
+        loc_scale = self.param("loc_scale", nn.initializers.ones, (len(feats),), jnp.float32)
+        loc = [jnp.exp(o * loc_scale[i]) for i, o in enumerate(out["loc"])]
+        return {"cls": layer_average(self, "cls_weight", out["cls"], self.weighted),
                 "loc": layer_average(self, "loc_weight", loc, self.weighted)}

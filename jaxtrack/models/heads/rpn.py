@@ -3,6 +3,8 @@
 All heads: `head(xs, zs, box_wh=None, train=False)` with xs / zs sequences of search [B, Hx, Wx, C_l] /
 template [B, Hz, Wz, C_l] features -> {"cls": [B, Ho, Wo, 2K], "loc": [B, Ho, Wo, 4K]} for K anchors, channels
 ordered as pysot's: cls channel `c * K + k` (class c, anchor k), loc channel `d * K + k` (d in dx, dy, dw, dh).
+`__call__` is `track(xs, template(zs, box_wh))`: `template` -> {branch name: its template state} (once per video),
+`track` the search side (per frame).
 """
 
 from __future__ import annotations
@@ -17,21 +19,23 @@ from jaxtrack.models import fusion
 from jaxtrack.models.heads.acm import ACMXCorr
 
 
-def _dw_branch(hidden: int, out: int, impl: str, name: str) -> Callable:
+def _dw_branch(hidden: int, out: int, impl: str, name: str) -> tuple[Callable, Callable]:
     module = fusion.DepthwiseXCorr(hidden, out, impl=impl, name=name)
-    return lambda x, z, box_wh, train: module(x, z, train)
+    return (lambda z, box_wh, train: module.template(z, train)), module.track
 
 
-def _acm_branch(hidden: int, out: int, impl: str, name: str) -> Callable:
+def _acm_branch(hidden: int, out: int, impl: str, name: str) -> tuple[Callable, Callable]:
     module = ACMXCorr(hidden, out, impl=impl, name=name)
-    return lambda x, z, box_wh, train: module(x, z, box_wh, train)
+    return module.template, module.track
 
 
-# One correlation branch by kind: (hidden, out_channels, impl, name) -> fn(x, z, box_wh, train).
-BRANCHES: dict[str, Callable[..., Callable]] = {"dw": _dw_branch, "acm": _acm_branch}
+# One correlation branch by kind: (hidden, out_channels, impl, name) -> (template(z, box_wh, train) -> state,
+# track(x, state, train) -> [B, Ho, Wo, out_channels]); state: DW the kernel [B, Hz-2, Wz-2, hidden], ACM the
+# template term [B, hidden].
+BRANCHES: dict[str, Callable[..., tuple[Callable, Callable]]] = {"dw": _dw_branch, "acm": _acm_branch}
 
 
-def get_branch(kind: str) -> Callable[..., Callable]:
+def get_branch(kind: str) -> Callable[..., tuple[Callable, Callable]]:
     if kind not in BRANCHES:
         raise ValueError(f"unknown correlation branch {kind!r}; expected one of {sorted(BRANCHES)}")
     return BRANCHES[kind]
@@ -40,6 +44,27 @@ def get_branch(kind: str) -> Callable[..., Callable]:
 def check_layers(head: str, xs: Sequence, zs: Sequence) -> None:
     if not len(xs) or len(xs) != len(zs):
         raise ValueError(f"{head}: need as many search as template layers (>= 1), got {len(xs)} and {len(zs)}")
+
+
+def run_branches(head, feats: Sequence, template: dict | None, box_wh, train: bool, prefix: str,
+                 outs: dict[str, int]):
+    """A multi-layer head's branches `{prefix}{l+2}_{part}` (kind `head.branch`, `outs[part]` channels, hidden
+    width `head.hidden` or the layer's), from its compact method. `template` None: the template step on
+    feats = zs -> {branch name: state}; else the search step on feats = xs -> {part: per-layer outputs}."""
+    make, states, results = get_branch(head.branch), {}, {part: [] for part in outs}
+    names = [f"{prefix}{i + 2}_{part}" for i in range(len(feats)) for part in outs]
+    if not len(feats) or (template is not None and sorted(template) != sorted(names)):
+        raise ValueError(f"{type(head).__name__}: {len(feats)} feature layers (>= 1) need the template state "
+                         f"{sorted(names)}, got {None if template is None else sorted(template)}")
+    for i, f in enumerate(feats):
+        for part, n in outs.items():
+            name = f"{prefix}{i + 2}_{part}"
+            template_step, track_step = make(head.hidden or f.shape[-1], n, head.impl, name)
+            if template is None:
+                states[name] = template_step(f, box_wh, train)
+            else:
+                results[part].append(track_step(f, template[name], train))
+    return states if template is None else results
 
 
 def layer_average(module: nn.Module, name: str, outs: Sequence, weighted: bool):
@@ -54,31 +79,48 @@ def layer_average(module: nn.Module, name: str, outs: Sequence, weighted: bool):
 class UPChannelRPN(nn.Module):
     """SiamRPN (Li et al. 2018): up-channel correlation on one layer (AlexNet: 6x6 * 22x22 -> 17x17).
     `features`: channels of the 3x3 convs (pysot: the input's). loc has pysot's 1x1 `loc_adjust`. `out_scale`:
-    `UpChannelXCorr`'s learnt output scale for both branches (None: pysot's unscaled sums)."""
+    `UpChannelXCorr`'s learnt output scale for both branches (None: pysot's unscaled sums).
+    `template(zs)` -> {"cls": [B, Hz-2, Wz-2, features * 2K], "loc": [B, Hz-2, Wz-2, features * 4K]} (the
+    up-channel kernels)."""
 
     anchor_num: int = 5
     features: int | None = None
     out_scale: float | None = None
     impl: str = "auto"
 
-    @nn.compact
-    def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
+    def template(self, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         del box_wh
+        return self._run(zs, None)
+
+    def track(self, xs: Sequence, template: dict, train: bool = False) -> dict:
+        return self._run(xs, template)
+
+    def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         if len(xs) != 1 or len(zs) != 1:
             raise ValueError(f"UPChannelRPN takes one feature layer, got {len(xs)} search / {len(zs)} template layers")
-        x, z = xs[0], zs[0]
-        features = self.features or x.shape[-1]
-        k = self.anchor_num
-        cls = fusion.UpChannelXCorr(2 * k, features, out_scale=self.out_scale, impl=self.impl, name="cls")(x, z, train)
-        loc = fusion.UpChannelXCorr(4 * k, features, adjust=True, out_scale=self.out_scale, impl=self.impl,
-                                    name="loc")(x, z, train)
-        return {"cls": cls, "loc": loc}
+        return self.track(xs, self.template(zs, box_wh, train), train)
+
+    @nn.compact
+    def _run(self, feats: Sequence, template: dict | None) -> dict:
+        """`template` None: the template step on feats = zs; else the search step on feats = xs."""
+        if len(feats) != 1:
+            raise ValueError(f"UPChannelRPN takes one feature layer, got {len(feats)}")
+        f, k = feats[0], self.anchor_num
+        features = self.features or f.shape[-1]
+        branches = {"cls": fusion.UpChannelXCorr(2 * k, features, out_scale=self.out_scale, impl=self.impl,
+                                                 name="cls"),
+                    "loc": fusion.UpChannelXCorr(4 * k, features, adjust=True, out_scale=self.out_scale,
+                                                 impl=self.impl, name="loc")}
+        if template is None:
+            return {part: m.template(f) for part, m in branches.items()}
+        return {part: m.track(f, template[part]) for part, m in branches.items()}
 
 
 class MultiRPN(nn.Module):
     """SiamRPN++ (Li et al. 2019): per layer l a `DepthwiseRPN` (`rpn{l+2}`: cls and loc correlation branches
     of kind `branch`, "dw" or "acm", hidden width = the layer's channels unless `hidden`), fused by
-    `layer_average` with learned `cls_weight` / `loc_weight` (`weighted`). 7x7 * 31x31 -> 25x25."""
+    `layer_average` with learned `cls_weight` / `loc_weight` (`weighted`). 7x7 * 31x31 -> 25x25.
+    `template(zs, box_wh)` -> {"rpn{l+2}_{cls|loc}": the branch's template state (see `BRANCHES`)}."""
 
     anchor_num: int = 5
     weighted: bool = True
@@ -86,13 +128,21 @@ class MultiRPN(nn.Module):
     hidden: int | None = None
     impl: str = "auto"
 
-    @nn.compact
+    def template(self, zs: Sequence, box_wh=None, train: bool = False) -> dict:
+        return self._run(zs, None, box_wh, train)
+
+    def track(self, xs: Sequence, template: dict, train: bool = False) -> dict:
+        return self._run(xs, template, None, train)
+
     def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         check_layers("MultiRPN", xs, zs)
-        make, cls, loc = get_branch(self.branch), [], []
-        for i, (x, z) in enumerate(zip(xs, zs)):
-            hidden = self.hidden or x.shape[-1]
-            for outs, n, part in ((cls, 2, "cls"), (loc, 4, "loc")):
-                outs.append(make(hidden, n * self.anchor_num, self.impl, f"rpn{i + 2}_{part}")(x, z, box_wh, train))
-        return {"cls": layer_average(self, "cls_weight", cls, self.weighted),
-                "loc": layer_average(self, "loc_weight", loc, self.weighted)}
+        return self.track(xs, self.template(zs, box_wh, train), train)
+
+    @nn.compact
+    def _run(self, feats: Sequence, template: dict | None, box_wh, train: bool) -> dict:
+        """`template` None: the template step on feats = zs; else the search step on feats = xs."""
+        k = self.anchor_num
+        out = run_branches(self, feats, template, box_wh, train, "rpn", {"cls": 2 * k, "loc": 4 * k})
+        if template is None:
+            return out
+        return {part: layer_average(self, f"{part}_weight", o, self.weighted) for part, o in out.items()}

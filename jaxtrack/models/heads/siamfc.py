@@ -11,15 +11,28 @@ from jaxtrack.models import fusion
 
 
 class SiamFCHead(nn.Module):
-    """xs, zs: one-element sequences of [B, Hx, Wx, C], [B, Hz, Wz, C] -> {"cls": [B, Ho, Wo, 1]} (logits)."""
+    """xs, zs: one-element sequences of [B, Hx, Wx, C], [B, Hz, Wz, C] -> {"cls": [B, Ho, Wo, 1]} (logits).
+    `template(zs)` -> {"xcorr": z} (the correlation kernel is the template features themselves)."""
 
     out_scale: float = 1e-3
     learn_scale: bool = False
     impl: str = "auto"
 
-    @nn.compact
-    def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
+    def setup(self):
+        self.xcorr = fusion.XCorr(self.out_scale, self.learn_scale, self.impl)
+
+    def template(self, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         del box_wh
+        if len(zs) != 1:
+            raise ValueError(f"SiamFCHead takes one feature layer, got {len(zs)} template layers")
+        return {"xcorr": self.xcorr.template(zs[0], train)}
+
+    def track(self, xs: Sequence, template: dict, train: bool = False) -> dict:
+        if len(xs) != 1:
+            raise ValueError(f"SiamFCHead takes one feature layer, got {len(xs)} search layers")
+        return {"cls": self.xcorr.track(xs[0], template["xcorr"], train)}
+
+    def __call__(self, xs: Sequence, zs: Sequence, box_wh=None, train: bool = False) -> dict:
         if len(xs) != 1 or len(zs) != 1:
             raise ValueError(f"SiamFCHead takes one feature layer, got {len(xs)} search / {len(zs)} template layers")
-        return {"cls": fusion.XCorr(self.out_scale, self.learn_scale, self.impl, name="xcorr")(xs[0], zs[0], train)}
+        return self.track(xs, self.template(zs, box_wh, train), train)
