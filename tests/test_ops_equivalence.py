@@ -187,3 +187,23 @@ def test_vmap_over_extra_axis_equals_python_loop(op, impl):
     got = jax.vmap(lambda *a: call(op, impl, a))(*batched)
     want = np.stack([np.asarray(call(op, impl, a)) for a in stacked])
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("impl", ["reference", *(i for i in ops.implementations("asym_conv") if i != "reference")])
+def test_asym_search_with_a_precomputed_template_term(impl):
+    """`asym_search(x, theta_x, t)` with t = conv(z, theta_z) + bias + box_embed computed by hand (numpy) equals the
+    looping reference of the whole `asym_conv`, and with (scale, shift) its BN-ReLU; bad shapes name the argument."""
+    r = np.random.default_rng(7)
+    x, z = r.standard_normal((2, 7, 8, 3)).astype(np.float32), r.standard_normal((2, 3, 4, 3)).astype(np.float32)
+    tx, tz = r.standard_normal((3, 4, 3, 5)).astype(np.float32), r.standard_normal((3, 4, 3, 5)).astype(np.float32)
+    bias, box = r.standard_normal(5).astype(np.float32), r.standard_normal((2, 5)).astype(np.float32)
+    scale, shift = r.uniform(0.5, 1.5, 5).astype(np.float32), r.standard_normal(5).astype(np.float32)
+    t = np.einsum("buvc,uvcp->bp", z.astype(np.float64), tz.astype(np.float64)) + bias + box
+    want = np.asarray(ops.asym_conv(x, z, tx, tz, bias, box_embed=box, impl="reference"))
+    np.testing.assert_allclose(ops.asym_search(x, tx, t.astype(np.float32), impl=impl), want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ops.asym_search(x, tx, t.astype(np.float32), scale, shift, impl=impl),
+                               np.maximum(want * scale + shift, 0), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"asym_search: t must"):
+        ops.asym_search(x, tx, t[:, :4].astype(np.float32), impl=impl)
+    with pytest.raises(ValueError, match=r"asym_search: give both scale and shift"):
+        ops.asym_search(x, tx, t.astype(np.float32), scale, impl=impl)

@@ -13,8 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxtrack import ops
-from jaxtrack.ops.checks import acc_dtype, check_vector
-from jaxtrack.ops.registry import resolve
+from jaxtrack.ops.checks import acc_dtype
 
 BN_MOMENTUM, BN_EPS = 0.9, 1e-5  # PyTorch's BatchNorm defaults (momentum 0.1 there = 0.9 here)
 
@@ -159,21 +158,6 @@ def fold_batch_norm(params, stats, eps: float = BN_EPS):
     return scale, params["bias"] - stats["mean"] * scale
 
 
-def acm_search(x, theta_x, t, affine=(), *, impl: str = "auto"):
-    """ACM's search step, the template term precomputed: `conv(x, theta_x) + t` (then `* scale + shift` and
-    ReLU when `affine` = (scale, shift) [P] is given) -> [B, Ho, Wo, P] (x's dtype), by `ops.asym_conv`'s
-    implementation `impl`. x [B, Hx, Wx, C], theta_x [Hz, Wz, C, P], t [B, P] (`AsymmetricFusion.template`)."""
-    hz, wz, c, p = theta_x.shape
-    if x.ndim != 4 or x.shape[3] != c or x.shape[1] < hz or x.shape[2] < wz:
-        raise ValueError(f"acm_search: x must be [B, Hx >= {hz}, Wx >= {wz}, {c}] for theta_x.shape="
-                         f"{tuple(theta_x.shape)}, got x.shape={tuple(x.shape)}")
-    check_vector("acm_search", "t", t, (x.shape[0], p))
-    key = {"b": x.shape[0], "hz": hz, "hx": x.shape[1], "c": c, "k": p, "dtype": str(x.dtype)}
-    scale, shift = affine or (None, None)
-    y = resolve("asym_conv", impl, key)(x, theta_x, t, scale, shift, bool(affine))
-    return y.astype(jnp.result_type(x, theta_x, *affine))
-
-
 class AsymmetricFusion(nn.Module):
     """ACM fusion (SiamBAN-ACM's head core): template conv to 1x1xP (theta_z + bias), search conv to
     HoxWoxP (theta_x), box MLP on the template (w, h), broadcast add, BN, ReLU -> [B, Ho, Wo, P].
@@ -224,5 +208,5 @@ class AsymmetricFusion(nn.Module):
         theta_x = theta_x.astype(a.dtype)
         if self.impl == "pallas" and not train and not self.is_initializing():
             affine = fold_batch_norm(self.variables["params"]["bn"], self.variables["batch_stats"]["bn"])
-            return acm_search(a, theta_x, t, affine, impl="pallas")
-        return nn.relu(batch_norm(train, "bn")(acm_search(a, theta_x, t, impl=self.impl)))
+            return ops.asym_search(a, theta_x, t, *affine, impl="pallas")
+        return nn.relu(batch_norm(train, "bn")(ops.asym_search(a, theta_x, t, impl=self.impl)))

@@ -5,6 +5,7 @@
     dw_xcorr(x, z)              [B,Hx,Wx,C], [B,Hz,Wz,C]   -> [B,Ho,Wo,C]
     asym_conv(x, z, tx, tz, b, box_embed=)  tx, tz [Hz,Wz,C,P], b [P], box_embed [B,P] -> [B,Ho,Wo,P]
     asym_conv_bn_relu(x, z, tx, tz, b, scale, shift, box_embed=)  relu(asym_conv(..) * scale + shift)
+    asym_search(x, tx, t, scale=, shift=)  the per-frame part, t [B,P] = conv(z, tz) + b + box_embed precomputed
     concat_conv_reference(x, z, theta, b)  theta [Hz,Wz,2C,P] -> [B,Ho,Wo,P]
 
 Contract (the README's "Operators" section has the table of implementations):
@@ -19,13 +20,13 @@ Contract (the README's "Operators" section has the table of implementations):
 """
 
 from jaxtrack.ops import pallas_impls  # noqa: F401  (registers impl="pallas")
-from jaxtrack.ops.asym import asym_conv, asym_conv_bn_relu, concat_conv_reference
+from jaxtrack.ops.asym import asym_conv, asym_conv_bn_relu, asym_search, concat_conv_reference
 from jaxtrack.ops.registry import auto_choice, implementations, register
 from jaxtrack.ops.xcorr import dw_xcorr, up_xcorr, xcorr
 
 OPS = ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv")
 
 __all__ = [
-    "OPS", "asym_conv", "asym_conv_bn_relu", "auto_choice", "concat_conv_reference", "dw_xcorr",
+    "OPS", "asym_conv", "asym_conv_bn_relu", "asym_search", "auto_choice", "concat_conv_reference", "dw_xcorr",
     "implementations", "register", "up_xcorr", "xcorr",
 ]

@@ -84,6 +84,29 @@ def _asym(op, x, z, theta_x, theta_z, bias, box_embed, impl, affine=(), relu=Fal
     return y.astype(jnp.result_type(x, z, theta_x, theta_z, *affine))
 
 
+def asym_search(x, theta_x, t, scale=None, shift=None, *, impl: str = "auto"):
+    """ACM's per-frame step, the template term precomputed once per video: `conv(x, theta_x) + t`, then
+    `relu(. * scale + shift)` when `scale` and `shift` [P] are given -> [B, Ho, Wo, P] (the inputs' dtype).
+    x [B, Hx, Wx, C], theta_x [Hz, Wz, C, P], t [B, P] (`conv(z, theta_z) + bias + box_embed`: `asym_conv`'s
+    template side). Same implementations as `asym_conv`."""
+    op = "asym_search"
+    if theta_x.ndim != 4:
+        raise ValueError(f"{op}: theta_x must be [Hz, Wz, C, P], got shape {tuple(theta_x.shape)}")
+    hz, wz, c, p = theta_x.shape
+    if x.ndim != 4 or x.shape[3] != c or x.shape[1] < hz or x.shape[2] < wz:
+        raise ValueError(f"{op}: x must be [B, Hx >= {hz}, Wx >= {wz}, {c}] for theta_x.shape="
+                         f"{tuple(theta_x.shape)}, got x.shape={tuple(x.shape)}")
+    check_vector(op, "t", t, (x.shape[0], p))
+    affine = () if scale is None and shift is None else (scale, shift)
+    for name, v in zip(("scale", "shift"), affine, strict=False):
+        if v is None:
+            raise ValueError(f"{op}: give both scale and shift [P] or neither, got {name}=None")
+        check_vector(op, name, v, (p,))
+    key = {"b": x.shape[0], "hz": hz, "hx": x.shape[1], "c": c, "k": p, "dtype": str(x.dtype)}
+    y = resolve("asym_conv", impl, key)(x, theta_x, t, scale, shift, bool(affine))
+    return y.astype(jnp.result_type(x, theta_x, *affine))
+
+
 # ----------------------------------------------------------------------------------------------------
 # Implementations: fn(x, theta_x, t, scale, shift, relu) -> [B, Ho, Wo, P] (accumulation dtype), with
 # t [B, P] the template term and scale, shift [P] or None. The XLA forms below differ only in the search
