@@ -15,6 +15,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxtrack.models.backbones.checks import check_image
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 CHANNELS = (96, 256, 384, 384, 256)
@@ -40,8 +41,7 @@ class AlexNet(nn.Module):
 
     @nn.compact
     def __call__(self, x, use_running_average: bool = True) -> dict[str, jnp.ndarray]:
-        if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"x must be [B, H, W, 3], got {x.shape}")
+        check_image(x)
         frozen = use_running_average or self.frozen_bn
         x, out = x.astype(self.dtype), {}
         for i, (c, k) in enumerate(zip(CHANNELS, KERNELS)):

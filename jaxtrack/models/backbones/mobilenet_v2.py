@@ -22,6 +22,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxtrack.models.backbones.checks import check_image, check_used_layers
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 # (expansion t, channels c, blocks n, stride s, dilation d) of layer1..layer7 (pysot's second setting)
@@ -74,10 +75,8 @@ class MobileNetV2(nn.Module):
 
     @nn.compact
     def __call__(self, x, use_running_average: bool = True) -> dict[str, jnp.ndarray]:
-        if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"x must be [B, H, W, 3], got {x.shape}")
-        if not self.used_layers or not set(self.used_layers) <= set(range(8)):
-            raise ValueError(f"used_layers must be a non-empty subset of 0..7, got {tuple(self.used_layers)}")
+        check_image(x)
+        check_used_layers(self.used_layers, 8)
         frozen = use_running_average or self.frozen_bn
         x = nn.Conv(int(32 * self.width_mult), (3, 3), 2, padding="VALID", use_bias=False, dtype=self.dtype,
                     name="layer0_conv")(x.astype(self.dtype))

@@ -17,6 +17,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxtrack.models.backbones.checks import check_image, check_used_layers
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 
@@ -65,8 +66,7 @@ class ResNet(nn.Module):
         use_running_average = use_running_average or self.frozen_bn
         if len(self.widths) != len(self.stage_sizes):
             raise ValueError(f"widths {tuple(self.widths)} must have one entry per stage {tuple(self.stage_sizes)}")
-        if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"x must be [B, H, W, 3], got {x.shape}")
+        check_image(x)
         x = nn.Conv(self.stem_width, (7, 7), (2, 2), padding=[(3, 3), (3, 3)], use_bias=False, dtype=self.dtype,
                     name="conv1")(x.astype(self.dtype))
         x = nn.relu(nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS,
@@ -151,10 +151,8 @@ class AtrousResNet(nn.Module):
 
     @nn.compact
     def __call__(self, x, use_running_average: bool = True) -> dict[str, jnp.ndarray]:
-        if x.ndim != 4 or x.shape[-1] != 3:
-            raise ValueError(f"x must be [B, H, W, 3], got {x.shape}")
-        if not self.used_layers or not set(self.used_layers) <= {0, 1, 2, 3, 4}:
-            raise ValueError(f"used_layers must be a non-empty subset of 0..4, got {tuple(self.used_layers)}")
+        check_image(x)
+        check_used_layers(self.used_layers, 5)
         frozen = use_running_average or self.frozen_bn
         x = _atrous_conv(self.stem_width, 7, 2, 1, self.dtype, "conv1")(x.astype(self.dtype))
         x = nn.relu(nn.BatchNorm(use_running_average=frozen, momentum=BN_MOMENTUM, epsilon=BN_EPS, dtype=self.dtype,
