@@ -75,7 +75,7 @@ def cpu_run(c: ConfigDict, lr: float = 2e-3) -> ConfigDict:
 
 def half_crops(c: ConfigDict, steps: int) -> ConfigDict:
     """A multi-layer (ResNet) `cpu_run` config with 63 / 127 crops (module docstring) and `steps` train steps
-    (epochs of 50 steps). Sets `c.track` (tracker settings overriding `jaxtrack.track.siamese.DEFAULTS`)."""
+    (epochs of 50 steps). Sets `c.track` (tracker settings over the family's published ones, `jaxtrack.families`)."""
     c.data.pairs.template_size, c.data.pairs.search_size = 63, 127
     c.data.pairs.template_aug, c.data.pairs.search_aug = {"shift": 2}, {"shift": 32}
     c.model.kwargs.center_size, c.model.kwargs.crop_below = 5, 12
