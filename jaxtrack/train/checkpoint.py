@@ -42,13 +42,21 @@ def restore_variables(workdir: epath.PathLike, step: int = -1) -> dict:
     step = have[-1] if step < 0 else step
     if step not in have:
         raise FileNotFoundError(f"{directory(workdir)}: no checkpoint {step}; have {have}")
-    path = (directory(workdir) / str(step) / STATE).absolute()
+    state = restore_tree(directory(workdir) / str(step) / STATE)
+    return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
+
+
+def restore_tree(path: epath.PathLike):
+    """The pytree an orbax StandardCheckpointHandler saved in `path`, restored without a template onto this
+    process's first device (whatever devices saved it). FileNotFoundError names `path` when it holds none."""
+    path = epath.Path(path).absolute()
     here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
-        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here),
-                              ckptr.metadata(path).item_metadata.tree)
-        state = ckptr.restore(path, args=ocp.args.StandardRestore(target))
-    return {"params": state["params"], **({"batch_stats": state["batch_stats"]} if state.get("batch_stats") else {})}
+        metadata = ckptr.metadata(path).item_metadata
+        if metadata is None:
+            raise FileNotFoundError(f"{path}: no orbax checkpoint there")
+        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here), metadata.tree)
+        return ckptr.restore(path, args=ocp.args.StandardRestore(target))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,17 +48,6 @@ def save_backbone(workdir: epath.PathLike, variables: dict) -> epath.Path:
     return path
 
 
-def _restore(path: epath.Path) -> dict:
-    here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
-        metadata = ckptr.metadata(path).item_metadata
-        if metadata is None:
-            raise FileNotFoundError(f"model.init_from={path} holds no converted backbone (write one with launch.py "
-                                    f"--mode=convert --config.convert.kind=backbone)")
-        target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here), metadata.tree)
-        return ckptr.restore(path, args=ocp.args.StandardRestore(target))
-
-
 def load_backbone(path: epath.PathLike) -> dict:
     """{"params", "batch_stats"} saved by `save_backbone` in `path` or `path/backbone`."""
     path = epath.Path(path).absolute()
@@ -67,7 +56,11 @@ def load_backbone(path: epath.PathLike) -> dict:
     if not path.is_dir():
         raise FileNotFoundError(f"model.init_from={path}: no such directory (write one with launch.py --mode=convert "
                                 f"--config.convert.kind=backbone)")
-    return _restore(path)
+    try:
+        return checkpoint.restore_tree(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"model.init_from={path} holds no converted backbone (write one with launch.py "
+                                f"--mode=convert --config.convert.kind=backbone)") from None
 
 
 def _paths(tree) -> dict[str, tuple]:
