@@ -61,7 +61,7 @@ def test_got10k_submission_zip(tmp_path):
         assert sorted(z.namelist()) == [f"GOT-10k_Test_00000{i}/GOT-10k_Test_00000{i}_{k}.txt"
                                         for i in (1, 2) for k in ("001", "time")]
         assert z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_001.txt").decode().splitlines()[0] == \
-            "1.000,1.000,1.000,1.000"
+            "1.0000,1.0000,1.0000,1.0000"
     with pytest.raises(FileNotFoundError, match="no result files"):
         benchmark.submission_zip(tmp_path, "nobody")
 
@@ -154,7 +154,7 @@ def test_got10k_test_writes_the_submission(tmp_path):
     with zipfile.ZipFile(report["static"]["submission"]) as z:
         assert len(z.namelist()) == 4
         lines = z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_001.txt").decode().splitlines()
-    assert lines == ["5.000,6.000,20.000,10.000"] * 4  # the static box, 0-based as the ground truth
+    assert lines == ["5.0000,6.0000,20.0000,10.0000"] * 4  # the static box, 0-based as the ground truth
 
 
 def test_vot_benchmark_runs_the_reinitialisation_protocol(tmp_path):

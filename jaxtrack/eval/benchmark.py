@@ -6,7 +6,7 @@ jaxtrack.track.baselines). One-pass evaluation (OTB / LaSOT / UAV123 / GOT-10k /
 failure (IoU 0); `accuracy_robustness` (burn-in 10 frames after every initialisation) and `eao` (expected average
 overlap over the sequence-length interval, votchallenge/toolkit `compute_eao_curve`).
 
-Result files (got-10k/toolkit layouts, values `%.3f` comma-separated):
+Result files (got-10k/toolkit layouts, values `%.4f` comma-separated):
   "otb":   `<dir>/<tracker>/<seq>.txt` boxes, `<dir>/<tracker>/times/<seq>_time.txt` seconds per frame; boxes
            1-based for OTB / LaSOT / UAV123 (the datasets' own convention), 0-based for the synthetic split.
   "got10k": `<dir>/<tracker>/<seq>/<seq>_001.txt` 0-based boxes, `<dir>/<tracker>/<seq>/<seq>_time.txt`.
@@ -101,7 +101,7 @@ def write_result(layout: str, root, tracker: str, seq: str, run: Run, *, one_bas
     box_path, time_path = result_paths(layout, root, tracker, seq)
     b = run.boxes.astype(np.float64).copy()
     b[:, :2] += float(one_based)
-    write_atomic(box_path, _txt(b, "%.3f"))
+    write_atomic(box_path, _txt(b, "%.4f"))  # >= 4 decimals, as pysot writes its results
     write_atomic(time_path, _txt(run.seconds[:, None], "%.8f"))
 
 
