@@ -3,7 +3,7 @@
     python launch.py --experiment=siamrpn_r50_l234_dwxcorr --workdir=runs/siamrpn_r50 \
         --config.convert.checkpoint=/models/siamrpn_r50_l234_dwxcorr/model.pth
     python launch.py --experiment=siamrpn_r50_l234_dwxcorr --workdir=runs/siamrpn_r50 --mode=eval \
-        --config.eval.benchmark=vot --config.eval.data_root=/data/VOT2018
+        --config.eval.benchmark=vot2018 --config.eval.data_root=/data/VOT2018
 
 The architecture of pysot's experiments/siamrpn_r50_l234_dwxcorr/config.yaml (resnet50 used_layers [2, 3, 4],
 AdjustAllLayer 512/1024/2048 -> 256, MultiRPN 5 anchors, weighted) as family `siamrpnpp`, and its TRACK / ANCHOR

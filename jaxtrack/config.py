@@ -81,7 +81,7 @@ def experiment(mode: str) -> ConfigDict:
         "exported": False,  # track with the `--mode=export` artifact instead of the checkpoint
     })
     c.eval = ConfigDict({
-        "benchmark": "synthetic",  # a jaxtrack.eval.datasets name: synthetic, otb, uav123, lasot, got10k_*, vot
+        "benchmark": "synthetic",  # a jaxtrack.eval.datasets name: synthetic, otb, uav123, lasot, got10k_*, vot, vot20xx
         "data_root": "",  # the benchmark's folder (not for synthetic)
         "max_videos": 0,  # 0: all of a folder benchmark
         "num_videos": 16, "seed": 0, "synthetic": ConfigDict(type_safe=False),  # synthetic test videos

@@ -1,5 +1,5 @@
-"""Benchmark toolkit: baselines on a tiny synthetic video, result-file round trips, the VOT protocol with
-accuracy / robustness / EAO on hand-made overlaps, tables and plots, and `modes.eval.run` end to end."""
+"""Benchmark toolkit: baselines on a tiny synthetic video, result-file round trips, tables and plots, and
+`modes.eval.run` end to end (the VOT measures: test_eval_vot.py)."""
 
 import zipfile
 
@@ -10,7 +10,6 @@ import pytest
 from jaxtrack import config as config_lib
 from jaxtrack import families
 from jaxtrack.data import synthetic
-from jaxtrack.data.video import Video
 from jaxtrack.eval import benchmark
 from jaxtrack.modes import eval as run
 from jaxtrack.track import baselines
@@ -64,43 +63,6 @@ def test_got10k_submission_zip(tmp_path):
             "1.0000,1.0000,1.0000,1.0000"
     with pytest.raises(FileNotFoundError, match="no result files"):
         benchmark.submission_zip(tmp_path, "nobody")
-
-
-class Scripted:
-    """Reads the frame index from pixel (0, 0): IoU 0 at `fail`, 0.5 on odd frames, 1 on even frames."""
-
-    def __init__(self, fail):
-        self.fail = fail
-
-    def init(self, frame, box):
-        pass
-
-    def track(self, frame):
-        t = int(frame[0, 0, 0])
-        if t in self.fail:
-            return np.array([50.0, 50.0, 5.0, 5.0]), 1.0
-        return (GT if t % 2 == 0 else np.array([10.0, 10.0, 10.0, 5.0])), 1.0
-
-
-def test_vot_protocol_accuracy_robustness_eao():
-    frames = np.zeros((20, 4, 4, 3), np.uint8)
-    frames[:, 0, 0, 0] = np.arange(20)
-    video = Video("v", frames=frames, boxes=np.tile(GT, (20, 1)))
-    r = benchmark.run_vot(Scripted({4, 15}), video)
-    assert r.inits == (0, 9) and r.failures == (4, 15)  # re-initialised 5 frames after the failure at 4
-    assert np.isnan(r.overlaps[[0, 5, 6, 7, 8, 9, 16, 19]]).all()
-    ar = benchmark.accuracy_robustness([r], burnin=2)
-    assert ar["accuracy"] == pytest.approx(4.5 / 8) and ar["failures"] == 2 and ar["robustness"] == 10.0
-    curve = benchmark.eao_curve(benchmark.segments(r))
-    np.testing.assert_allclose(curve[1:], [0.75, 0.75, 0.75, 0.625, 0.6, 0.5])
-    assert benchmark.eao([r], (2, 4)) == pytest.approx((0.75 + 0.75 + 0.625) / 3)
-
-
-def test_eao_curve_completed_segments_stop_counting():
-    curve = benchmark.eao_curve([(np.array([1, 0.5, 0.5]), False), (np.array([1, 1, 0, 0.0]), True)])
-    np.testing.assert_allclose(curve, [1.0, 0.75, 0.5, 1 / 3])
-    lo, hi = benchmark.eao_interval([90, 100, 100, 110, 300])
-    assert lo <= 100 <= hi < 300
 
 
 def test_table_plots_and_run_end_to_end(tmp_path):

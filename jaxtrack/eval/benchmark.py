@@ -2,9 +2,7 @@
 
 Trackers have `init(frame, box)` / `track(frame) -> (box [4] xywh, score)` (jaxtrack.track.siamese.Tracker,
 jaxtrack.track.baselines). One-pass evaluation (OTB / LaSOT / UAV123 / GOT-10k / synthetic) uses
-`jaxtrack.eval.metrics`. VOT short-term (supervised) protocol: `run_vot` re-initialises 5 frames after a
-failure (IoU 0); `accuracy_robustness` (burn-in 10 frames after every initialisation) and `eao` (expected average
-overlap over the sequence-length interval, votchallenge/toolkit `compute_eao_curve`).
+`jaxtrack.eval.metrics`; the VOT re-initialisation protocol and its measures are in `jaxtrack.eval.vot`.
 
 Result files (got-10k/toolkit layouts, values `%.4f` comma-separated):
   "otb":   `<dir>/<tracker>/<seq>.txt` boxes, `<dir>/<tracker>/times/<seq>_time.txt` seconds per frame; boxes
@@ -28,7 +26,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from etils import epath
 
-from jaxtrack import boxes
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import metrics
@@ -229,107 +226,3 @@ def plot_curves(summaries: Mapping[str, Summary], path_prefix: epath.PathLike, t
         write_atomic(path, buf.getvalue())
         paths.append(path)
     return paths
-
-
-# ---------------------------------------------------------------------------------------------------------- VOT
-@dataclasses.dataclass(frozen=True)
-class VOTRun:
-    """One sequence under the re-initialisation protocol: overlaps [T] (NaN on initialisation frames, skipped
-    frames and frames without ground truth), inits / failures: frame indices."""
-
-    overlaps: np.ndarray
-    inits: tuple[int, ...]
-    failures: tuple[int, ...]
-
-
-def run_vot(tracker, video: Video, *, skip: int = 5) -> VOTRun:
-    """Tracks `video`, re-initialising on the ground truth `skip` frames after each failure (IoU == 0 with a
-    valid ground-truth box); frames without a valid ground truth are never an (re)initialisation or a failure."""
-    gt = video.boxes
-    overlaps = np.full(len(video), np.nan)
-    inits, failures, next_init = [], [], 0
-    for t, frame in enumerate(frames(video)):
-        valid = np.isfinite(gt[t]).all() and (gt[t, 2:] > 0).all()
-        if t < next_init or (t == next_init and not valid):
-            next_init += t == next_init
-            continue
-        if t == next_init:
-            tracker.init(frame, gt[t])
-            inits.append(t)
-            continue
-        box, _ = tracker.track(frame)
-        if valid:
-            overlaps[t] = float(boxes.iou(np.asarray(box, np.float64), gt[t].astype(np.float64))) \
-                if np.isfinite(box).all() else 0.0
-            if overlaps[t] <= 0:
-                failures.append(t)
-                next_init = t + skip
-    return VOTRun(overlaps, tuple(inits), tuple(failures))
-
-
-def accuracy_robustness(runs: Sequence[VOTRun], *, burnin: int = 10) -> dict[str, float]:
-    """accuracy: mean over sequences of the mean overlap on tracked frames outside the `burnin` frames that start
-    at every (re)initialisation; failures: total count; robustness: failures per 100 frames (pysot's display)."""
-    accs, n_frames = [], 0
-    for run in runs:
-        keep = np.isfinite(run.overlaps)
-        for i in run.inits:
-            keep[i:i + burnin] = False
-        if keep.any():
-            accs.append(float(run.overlaps[keep].mean()))
-        n_frames += len(run.overlaps)
-    failures = sum(len(r.failures) for r in runs)
-    return {"accuracy": float(np.mean(accs)) if accs else float("nan"), "failures": float(failures),
-            "robustness": 100.0 * failures / max(n_frames, 1)}
-
-
-def segments(run: VOTRun) -> list[tuple[np.ndarray, bool]]:
-    """(overlaps from a (re)initialisation to the failure inclusive or to the end, failed) per initialisation;
-    NaN inside a segment (no ground truth) counts as 0, as the toolkit does."""
-    out = []
-    for start in run.inits:
-        fail = next((f for f in run.failures if f > start), None)
-        end = len(run.overlaps) if fail is None else fail + 1
-        seg = np.nan_to_num(run.overlaps[start:end], nan=0.0)
-        out.append((seg, fail is not None))
-    return out
-
-
-def eao_curve(segs: Sequence[tuple[np.ndarray, bool]], weights=None) -> np.ndarray:
-    """Expected-overlap curve Phi[Ns], Ns = 0..max_len-1: per segment the mean overlap of frames 1..Ns (frame 0 is
-    the initialisation), a failed segment padded with zeros to every length, a completed one only counted up to
-    its own length; weighted mean over segments (`weights` default 1)."""
-    max_len = max(len(s) for s, _ in segs)
-    over = np.zeros((len(segs), max_len))
-    mask = np.ones((len(segs), max_len))
-    for i, (s, failed) in enumerate(segs):
-        over[i, :len(s)] = s
-        if not failed:
-            mask[i, len(s):] = 0
-    w = np.ones(len(segs)) if weights is None else np.asarray(weights, np.float64)
-    csum = np.cumsum(over[:, 1:], 1)
-    means = np.concatenate([over[:, :1], csum / np.arange(1, max_len)], 1)
-    denom = (mask * w[:, None]).sum(0)
-    return np.where(denom > 0, (w[:, None] * means * mask).sum(0) / np.where(denom > 0, denom, 1), np.nan)
-
-
-def eao_interval(lengths: Sequence[int]) -> tuple[int, int]:
-    """VOT's sequence-length interval [N_lo, N_hi]: the highest-density region holding half the mass of a
-    Gaussian KDE of the sequence lengths (Silverman bandwidth)."""
-    x = np.asarray(lengths, np.float64)
-    bw = max(1.06 * x.std() * len(x) ** -0.2, 1.0)
-    grid = np.arange(max(1, int(x.min() - 3 * bw)), int(x.max() + 3 * bw) + 1)
-    pdf = np.exp(-0.5 * ((grid[:, None] - x[None]) / bw) ** 2).sum(1)
-    pdf /= pdf.sum()
-    order = np.argsort(-pdf, kind="stable")
-    region = grid[order[:np.searchsorted(np.cumsum(pdf[order]), 0.5) + 1]]
-    return int(region.min()), int(region.max())
-
-
-def eao(runs: Sequence[VOTRun], interval: tuple[int, int] | None = None) -> float:
-    """Expected average overlap: the mean of `eao_curve` over Ns in `interval` (inclusive; default
-    `eao_interval` of the sequence lengths; VOT2018 used (100, 356)); NaN when no segment reaches the interval."""
-    lo, hi = eao_interval([len(r.overlaps) for r in runs]) if interval is None else interval
-    curve = eao_curve([s for r in runs for s in segments(r)])[lo:hi + 1]
-    curve = curve[~np.isnan(curve)]
-    return float(curve.mean()) if curve.size else float("nan")

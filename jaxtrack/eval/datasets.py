@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from jaxtrack.data import synthetic
 from jaxtrack.data.readers import got10k, lasot, otb, vot
+from jaxtrack.eval.vot import STACK_INTERVALS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Dataset:
     one_based: bool  # result boxes 1-based (the dataset's own ground-truth convention)
     scored: bool = True  # False: no public ground truth past frame 0 (results + submission archive only)
     vot: bool = False  # always run the VOT re-initialisation protocol too
+    eao_interval: tuple[int, int] | None = None  # the stack's EAO interval; None: estimated (`vot.eao_interval`)
 
 
 def _synthetic(cfg):
@@ -43,8 +45,11 @@ DATASETS = {
     "got10k_val": Dataset(functools.partial(_folder, lambda root: got10k.read_got10k(root, "val")), "got10k", False),
     "got10k_test": Dataset(functools.partial(_folder, lambda root: got10k.read_got10k(root, "test")), "got10k", False,
                            scored=False),
-    # VOT short-term: one-pass metrics and the re-initialisation protocol on the axis-aligned boxes of the regions
+    # VOT short-term: one-pass metrics and the re-initialisation protocol on the axis-aligned boxes of the regions;
+    # "vot" estimates the EAO interval from the sequence lengths, "vot2015".."vot2019" take their stack's interval
     "vot": Dataset(functools.partial(_folder, vot.read_vot), "otb", False, vot=True),
+    **{stack: Dataset(functools.partial(_folder, vot.read_vot), "otb", False, vot=True, eao_interval=interval)
+       for stack, interval in STACK_INTERVALS.items()},
 }
 
 

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from jaxtrack import sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.eval import benchmark, datasets
+from jaxtrack.eval import benchmark, datasets, vot
 from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
@@ -120,8 +120,10 @@ def run(config, workdir: str) -> dict:
                                                                                                    strict=True)])
         report[label] = {attr: _summary_json(s) for attr, s in per_attr[label].items()}
         if with_vot:
-            runs = _distributed(lambda video, f=factory: benchmark.run_vot(f(), video), videos, f"{label} (VOT)")
-            report[label]["vot"] = {**benchmark.accuracy_robustness(runs), "eao": benchmark.eao(runs)}
+            runs = _distributed(lambda video, f=factory: vot.run_vot(f(), video), videos, f"{label} (VOT)")
+            interval = dataset.eao_interval or vot.eao_interval([len(v) for v in videos])
+            report[label]["vot"] = {**vot.accuracy_robustness(runs), "eao": vot.eao(runs, interval),
+                                    "eao_interval": list(interval)}
         logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
                      per_attr[label]["all"].precision_20)
     if jax.process_index():
@@ -134,8 +136,12 @@ def run(config, workdir: str) -> dict:
         if attr == "all" or cfg.attribute_plots:
             benchmark.plot_curves(table, out_dir / attr, f"{name} ({attr})")
     if with_vot:
-        md += ["\n## VOT protocol (reset 5 frames after failure, burn-in 10)\n\n",
-               "| tracker | accuracy | failures | robustness (/100 fr) | EAO |\n|---|---|---|---|---|\n"]
+        lo, hi = next(iter(report.values()))["vot"]["eao_interval"]
+        md += [f"\n## VOT protocol (reset 5 frames after failure, burn-in 10; accuracy and robustness averaged over "
+               f"sequences weighted by length, as the VOT toolkit; EAO over sequence lengths {lo}-{hi}"
+               f"{'' if dataset.eao_interval else ', estimated from this dataset'})\n\n",
+               "| tracker | accuracy | failures | robustness (failures per sequence, length-weighted) | EAO |\n"
+               "|---|---|---|---|---|\n"]
         md += [f"| {t} | {r['vot']['accuracy']:.3f} | {r['vot']['failures']:.0f} | {r['vot']['robustness']:.2f} | "
                f"{r['vot']['eao']:.3f} |\n" for t, r in report.items()]
     write_atomic(out_dir / "summary.md", "".join(md).encode())
