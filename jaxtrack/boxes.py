@@ -84,3 +84,17 @@ def transform_box(box, affine):
     xa, xb = affine[..., 0, 0] * x1 + affine[..., 0, 2], affine[..., 0, 0] * x2 + affine[..., 0, 2]
     ya, yb = affine[..., 1, 1] * y1 + affine[..., 1, 2], affine[..., 1, 1] * y2 + affine[..., 1, 2]
     return xyxy_to_xywh(_stack(xp, xp.minimum(xa, xb), xp.minimum(ya, yb), xp.maximum(xa, xb), xp.maximum(ya, yb)))
+
+
+def mask_to_xywh(masks) -> np.ndarray:
+    """Tight [..., 4] float32 xywh boxes of boolean masks [..., H, W] (pixel-inclusive: a one-pixel mask is
+    1 x 1); NaN where a mask is empty (target absent)."""
+    m = np.asarray(masks, bool)
+    rows, cols = m.any(-1), m.any(-2)
+    empty = ~rows.any(-1)
+    h, w = m.shape[-2:]
+    y0, x0 = rows.argmax(-1), cols.argmax(-1)
+    y1, x1 = h - 1 - rows[..., ::-1].argmax(-1), w - 1 - cols[..., ::-1].argmax(-1)
+    out = np.stack([x0, y0, x1 - x0 + 1, y1 - y0 + 1], -1).astype(np.float32)
+    out[empty] = np.nan
+    return out

@@ -24,6 +24,7 @@ class Video:
       boxes: [T, 4] float32 target boxes, NaN where there is none; None for summarization-only videos.
       visible: [T] bool, target visible (GOT-10k `absence == 0`, VOT), or None (= finite box).
       cover: [T] int8 visible-ratio class 0..8 (GOT-10k `cover.label`), or None.
+      masks: [T, H, W] uint8 object label maps (0 background, k = object k; DAVIS palette indices), or None.
       user_scores: [U, T] float32 per-frame importance by U annotators (TVSum 1-5, SumMe 0-1), or None.
       user_summaries: [U, T] uint8 keyshot selections (1 = frame in the user's summary), or None.
       change_points: [S, 2] int32 shots as inclusive [start, end] frame ranges, or None.
@@ -41,6 +42,7 @@ class Video:
     boxes: np.ndarray | None = None
     visible: np.ndarray | None = None
     cover: np.ndarray | None = None
+    masks: np.ndarray | None = None
     user_scores: np.ndarray | None = None
     user_summaries: np.ndarray | None = None
     change_points: np.ndarray | None = None
@@ -59,7 +61,7 @@ class Video:
             object.__setattr__(self, "n_frames", n)
         if self.n_frames is not None and self.n_frames <= 0:
             raise ValueError(f"video {self.name!r}: empty video (n_frames={self.n_frames})")
-        for field in ("frames", "frame_paths", "boxes", "visible", "cover"):
+        for field in ("frames", "frame_paths", "boxes", "visible", "cover", "masks"):
             value = getattr(self, field)
             if value is not None and len(value) != self.n_frames:
                 raise ValueError(
@@ -68,6 +70,11 @@ class Video:
             value = getattr(self, field)
             if value is not None and (value.ndim != 2 or value.shape[1] != self.n_frames):
                 raise ValueError(f"video {self.name!r}: {field} must be [U, {self.n_frames}], got {value.shape}")
+        if self.masks is not None and (self.masks.ndim != 3 or (
+                self.frames is not None and self.masks.shape[1:] != self.frames.shape[1:3])):
+            frames = "" if self.frames is None else f" for frames {self.frames.shape}"
+            raise ValueError(f"video {self.name!r}: masks must be [T, H, W] label maps of the frames' size, got "
+                             f"{self.masks.shape}{frames}")
         if self.boxes is not None and (self.boxes.ndim != 2 or self.boxes.shape[1] != 4):
             raise ValueError(f"video {self.name!r}: boxes must be [T, 4], got {self.boxes.shape}")
 
