@@ -11,10 +11,13 @@ Config section `eval` (`jaxtrack.config.experiment`):
     workdir's own, "label": table name (default the model name)}; checkpoints: comma-separated training workdirs,
     added to models. A training experiment run in its own workdir (checkpoints there) is evaluated first;
   vot: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots.
-Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`),
-`summary.md` (table overall and per attribute), `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
-Multi-host (`--distributed`): every process tracks its share of the sequences (`sharding.process_share`),
-the runs are gathered to all processes, and process 0 writes the files.
+Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`, keyed on the
+tracker's identity and resumed, see `jaxtrack.eval.results`), `summary.md` (table overall and per attribute),
+`summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
+Resume: each sequence's result is written as it finishes; a rerun tracks only the sequences without one. The
+summaries are removed when a run starts and written from the result files once every tracker's set is complete.
+Multi-host (`--distributed`): every process tracks its share of the missing sequences (`sharding.process_share`);
+process 0 writes its own results as they finish and the others' once they are gathered, and writes the summaries.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import functools
 import json
 from collections.abc import Callable
 
+import cv2
 import jax
 import numpy as np
 from absl import logging
@@ -32,7 +36,7 @@ from tqdm.auto import tqdm
 
 from jaxtrack import sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.eval import benchmark, datasets, vot
+from jaxtrack.eval import benchmark, datasets, results, vot
 from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
@@ -47,20 +51,26 @@ def model_entries(config, workdir: epath.Path) -> list[dict]:
     return own + [dict(e) for e in cfg.models] + [{"workdir": w} for w in workdirs]
 
 
-def make_trackers(config, workdir: epath.Path) -> dict[str, Callable[[], object]]:
-    """Table name -> factory of a fresh tracker (jaxtrack models first, then baselines). A model's family, build
-    kwargs, input normalisation and tracker settings come from its workdir's config.json (`workdir.load_tracker`);
-    the entry's `track` settings go on top."""
+def make_trackers(config, workdir: epath.Path) -> dict[str, tuple[Callable[[], object], dict]]:
+    """Table name -> (factory of a fresh tracker, the tracker part of its identity (`results.identity`)), jaxtrack
+    models first, then baselines. A model's family, build kwargs, input normalisation and tracker settings come from
+    its workdir's config.json (`workdir.load_tracker`); the entry's `track` settings go on top."""
     out = {}
     for entry in model_entries(config, workdir):
-        tracker = jt_workdir.load_tracker(entry["workdir"], step=int(entry.get("step", -1)),
+        train = jt_workdir.read_config(entry["workdir"])
+        have, step = checkpoint.steps(entry["workdir"]), int(entry.get("step", -1))
+        step = have[-1] if step < 0 and have else step
+        tracker = jt_workdir.load_tracker(entry["workdir"], step=step, config=train,
                                           track=entry.get("track"))  # compiled once, re-initialised per video
         label = entry.get("label") or tracker.name
         if label in out:
             raise ValueError(f"two evaluated models are both labelled {label!r}; give them distinct `label`s")
-        out[label] = lambda t=tracker: t
+        kwargs = train.model.get("kwargs") or {}
+        ident = results.model_identity(tracker.name, kwargs.to_dict() if hasattr(kwargs, "to_dict") else dict(kwargs),
+                                       tracker.config, step, tracker.variables)
+        out[label] = (lambda t=tracker: t, ident)
     for name in config.eval.baselines:
-        out[name] = functools.partial(baselines.make, name)
+        out[name] = (functools.partial(baselines.make, name), {"baseline": name, "opencv": cv2.__version__})
     return out
 
 
@@ -68,68 +78,95 @@ def _summary_json(s: benchmark.Summary) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dataclasses.asdict(s).items()}
 
 
-def _distributed(fn, videos, label: str) -> list:
-    """[fn(video) for video in videos]: this process's share (progress bar), gathered to every process."""
-    share = sharding.process_share(len(videos))
-    mine = [fn(videos[i]) for i in tqdm(share, desc=label, unit="seq", dynamic_ncols=True, leave=False)]
-    return sharding.gather_shares(mine, len(videos))
+def _from_process0(value):
+    """Process 0's `value` on every process (a collective)."""
+    return sharding.gather_objects(value if jax.process_index() == 0 else None)[0]
 
 
-def track_all(factory, videos, dataset: datasets.Dataset, results: epath.Path, label: str) -> list[benchmark.Run]:
-    """One-pass runs of `label` over `videos` (split over the processes); process 0 writes the result files."""
-    runs = _distributed(lambda video: benchmark.run_sequence(factory(), video), videos, label)
+def _run_missing(fn, write, videos, todo: list[int], desc: str) -> None:
+    """fn(videos[i]) for i in `todo`, split over the processes; process 0 calls write(video, out) on each of its own
+    as it finishes, then on the others' once they are gathered."""
+    if not todo:  # the same on every process
+        return
+    first = jax.process_index() == 0
+    share = [todo[i] for i in sharding.process_share(len(todo))]
+    finished = len(videos) - len(todo)
+    mine = []
+    for i in tqdm(share, desc=desc, unit="seq", total=finished + len(share), initial=finished, dynamic_ncols=True,
+                  leave=False):
+        out = fn(videos[i])
+        if first:
+            write(videos[i], out)
+        mine.append(None if first else out)
+    if jax.process_count() > 1:
+        for i, out in zip(todo, sharding.gather_shares(mine, len(todo)), strict=True):
+            if first and out is not None:
+                write(videos[i], out)
+
+
+def evaluate_tracker(label: str, factory, ident: dict, videos, dataset: datasets.Dataset, root: epath.Path,
+                     with_vot: bool) -> None:
+    """Completes `label`'s result set under `root` (`results.open_folder` of `ident`): tracks the sequences without
+    a one-pass result (and, `with_vot`, without a VOT run), in order, each written as it finishes."""
+    todo = vot_todo = None
     if jax.process_index() == 0:
-        for video, r in zip(videos, runs, strict=True):
-            benchmark.write_result(dataset.layout, results, label, video.name, r, one_based=dataset.one_based)
-    return runs
+        results.open_folder(root, label, ident)
+        have = results.done(dataset.layout, root, label, [v.name for v in videos])
+        todo = [i for i, d in enumerate(have) if not d]
+        vot_todo = [i for i, v in enumerate(videos) if with_vot and not results.vot_path(root, label, v.name).exists()]
+    todo, vot_todo = _from_process0((todo, vot_todo))
+    _run_missing(lambda video: benchmark.run_sequence(factory(), video),
+                 lambda video, r: benchmark.write_result(dataset.layout, root, label, video.name, r,
+                                                         one_based=dataset.one_based), videos, todo, label)
+    _run_missing(lambda video: vot.run_vot(factory(), video), lambda video, r: results.write_vot(root, label,
+                                                                                                  video.name, r),
+                 videos, vot_todo, f"{label} (VOT)")
+
+
+def _start(out_dir: epath.Path, labels) -> None:
+    """Process 0, before any tracking: removes the summaries and submission archives (they are written again from
+    a complete set; summary.json, the marker of a finished evaluation, first) and sets aside result folders of
+    trackers not evaluated now."""
+    for path in [out_dir / "summary.json", out_dir / "summary.md", *out_dir.glob("*_success.png"),
+                 *out_dir.glob("*_precision.png"), *(out_dir / "results").glob("*.zip")]:
+        if path.exists():
+            path.unlink()
+    results.set_aside_others(out_dir / "results", labels)
 
 
 def submit(trackers, videos, dataset: datasets.Dataset, out_dir: epath.Path) -> dict:
-    """Benchmarks without ground truth (GOT-10k test): result files and one submission archive per tracker
-    (written by process 0; the others return the same report)."""
-    report = {}
-    for label, factory in trackers.items():
-        track_all(factory, videos, dataset, out_dir / "results", label)
+    """Benchmarks without ground truth (GOT-10k test): result files and, once a tracker's set is complete, its
+    submission archive (written by process 0; the others return the same report)."""
+    report, root = {}, out_dir / "results"
+    for label, (factory, ident) in trackers.items():
+        evaluate_tracker(label, factory, ident, videos, dataset, root, False)
         if jax.process_index() == 0:
-            print(f"{label}: upload {benchmark.submission_zip(out_dir / 'results', label)}")
-        report[label] = {"submission": str(benchmark.submission_path(out_dir / "results", label))}
+            print(f"{label}: upload {benchmark.submission_zip(root, label)}")
+        report[label] = {"submission": str(benchmark.submission_path(root, label))}
     if jax.process_index() == 0:
         write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
     return report
 
 
-def run(config, workdir: str) -> dict:
-    """Evaluates every tracker of `config.eval` on its benchmark; returns {tracker: {attribute: summary dict}}
-    (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks. Every
-    process returns the report; only process 0 writes."""
-    cfg, workdir = config.eval, epath.Path(workdir)
-    name = cfg.benchmark
-    dataset = datasets.get(name)
-    out_dir = workdir / "eval" / name
-    print(f"eval: {name} ...", flush=True)
-    videos = dataset.load(cfg)
-    trackers = make_trackers(config, workdir)
-    if not dataset.scored:
-        return submit(trackers, videos, dataset, out_dir)
-    with_vot = dataset.vot or cfg.vot
-    per_attr: dict[str, dict[str, benchmark.Summary]] = {}
-    report: dict[str, dict] = {}
-    for label, factory in trackers.items():
-        runs = track_all(factory, videos, dataset, out_dir / "results", label)
-        per_attr[label] = benchmark.by_attribute([benchmark.score_sequence(v, r) for v, r in zip(videos, runs,
-                                                                                                   strict=True)])
-        report[label] = {attr: _summary_json(s) for attr, s in per_attr[label].items()}
-        if with_vot:
-            runs = _distributed(lambda video, f=factory: vot.run_vot(f(), video), videos, f"{label} (VOT)")
-            interval = dataset.eao_interval or vot.eao_interval([len(v) for v in videos])
-            report[label]["vot"] = {**vot.accuracy_robustness(runs), "eao": vot.eao(runs, interval),
-                                    "eao_interval": list(interval)}
-        logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
-                     per_attr[label]["all"].precision_20)
-    if jax.process_index():
-        return report
+def score(label: str, videos, dataset: datasets.Dataset, root: epath.Path, with_vot: bool,
+          interval) -> tuple[dict[str, benchmark.Summary], dict]:
+    """(per-attribute summaries, report entry) of `label` from its result files: the current videos' only."""
+    runs = [benchmark.read_result(dataset.layout, root, label, v.name, one_based=dataset.one_based) for v in videos]
+    per_attr = benchmark.by_attribute([benchmark.score_sequence(v, r) for v, r in zip(videos, runs, strict=True)])
+    entry = {attr: _summary_json(s) for attr, s in per_attr.items()}
+    if with_vot:
+        vot_runs = [results.read_vot(root, label, v.name) for v in videos]
+        entry["vot"] = {**vot.accuracy_robustness(vot_runs), "eao": vot.eao(vot_runs, interval),
+                        "eao_interval": list(interval)}
+    return per_attr, entry
+
+
+def write_summaries(name: str, videos, per_attr, report, keys, dataset, out_dir: epath.Path, cfg,
+                    with_vot: bool) -> None:
+    """Plots, summary.md, then summary.json (last: its presence marks a finished evaluation)."""
     attrs = sorted({a for d in per_attr.values() for a in d}, key=lambda a: (a != "all", a))
-    md = [f"# {name}: {len(videos)} sequences\n"]
+    md = [f"# {name}: {len(videos)} sequences\n\nResult sets (`results/<tracker>/identity.json`): "
+          + ", ".join(f"{t} `{k}`" for t, k in keys.items()) + "\n"]
     for attr in attrs:
         table = {t: d[attr] for t, d in per_attr.items() if attr in d}
         md += [f"\n## {attr}\n\n", benchmark.markdown_table(table)]
@@ -146,6 +183,38 @@ def run(config, workdir: str) -> dict:
                f"{r['vot']['eao']:.3f} |\n" for t, r in report.items()]
     write_atomic(out_dir / "summary.md", "".join(md).encode())
     write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
-    print(benchmark.markdown_table({t: d["all"] for t, d in per_attr.items()}), end="")
-    print(f"eval: wrote {out_dir / 'summary.md'}")
-    return report
+
+
+def run(config, workdir: str) -> dict:
+    """Evaluates every tracker of `config.eval` on its benchmark; returns {tracker: {attribute: summary dict}}
+    (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks. Every
+    process returns the report; only process 0 writes."""
+    cfg, workdir = config.eval, epath.Path(workdir)
+    name = cfg.benchmark
+    dataset = datasets.get(name)
+    out_dir = workdir / "eval" / name
+    root = out_dir / "results"
+    print(f"eval: {name} ...", flush=True)
+    videos = dataset.load(cfg)
+    trackers = {label: (factory, results.identity(tracker, videos))
+                for label, (factory, tracker) in make_trackers(config, workdir).items()}
+    if jax.process_index() == 0:
+        _start(out_dir, list(trackers))
+    if not dataset.scored:
+        return submit(trackers, videos, dataset, out_dir)
+    with_vot = dataset.vot or cfg.vot
+    for label, (factory, ident) in trackers.items():
+        evaluate_tracker(label, factory, ident, videos, dataset, root, with_vot)
+    report = None
+    if jax.process_index() == 0:
+        interval = (dataset.eao_interval or vot.eao_interval([len(v) for v in videos])) if with_vot else None
+        per_attr, report = {}, {}
+        for label in trackers:
+            per_attr[label], report[label] = score(label, videos, dataset, root, with_vot, interval)
+            logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
+                         per_attr[label]["all"].precision_20)
+        write_summaries(name, videos, per_attr, report, {t: i["key"] for t, (_, i) in trackers.items()}, dataset,
+                        out_dir, cfg, with_vot)
+        print(benchmark.markdown_table({t: d["all"] for t, d in per_attr.items()}), end="")
+        print(f"eval: wrote {out_dir / 'summary.md'}")
+    return _from_process0(report)
