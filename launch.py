@@ -8,7 +8,8 @@
 `--experiment=NAME` loads `experiments/NAME.py`; `--config.<key>=<value>` overrides any config entry. The resolved
 config goes to `<workdir>/config.json` and library logs to `<workdir>/log.txt` (`--verbosity=1`: on stderr). A rerun
 in the same workdir resumes from its latest checkpoint (`--noresume` moves the old workdir aside first). Multi-host:
-`--distributed` (coordinator / process count / id from the flags, or detected on TPU pods and SLURM).
+`--distributed` (coordinator / process count / id from the flags, or detected on TPU pods and SLURM). `--dry_run`
+resolves the config (overrides, mode, registered names) and exits without touching the workdir.
 """
 
 from __future__ import annotations
@@ -28,19 +29,32 @@ from jaxtrack import logs, modes, sharding, workdir
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, KeyError, ValueError, AssertionError)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("experiment", None, "Experiment name (experiments/<name>.py); see --list_experiments.")
-config_flags.DEFINE_config_file("config", None, "Config file (python, get_config()); set by --experiment.")
-flags.DEFINE_string("workdir", None, "Output directory (config.json, log.txt, results, checkpoints).")
-flags.DEFINE_enum("mode", None, list(modes.MODES), "What to run (default: the config's `mode`).")
-flags.DEFINE_bool("list_experiments", False, "List the experiments with one-line descriptions and exit.")
-flags.DEFINE_bool("resume", True, "Resume from the workdir's latest checkpoint; --noresume moves an existing "
-                  "workdir to <workdir>.old-<time> and starts afresh.")
-flags.DEFINE_enum("platform", None, ["cpu", "gpu", "cuda", "rocm", "tpu"], "JAX platform (default: JAX's choice).")
-flags.DEFINE_bool("distributed", False, "Multi-host: call jax.distributed.initialize before anything else.")
-flags.DEFINE_string("coordinator_address", None, "Multi-host coordinator host:port (None: auto-detect).")
-flags.DEFINE_integer("num_processes", None, "Multi-host process count (None: auto-detect).")
-flags.DEFINE_integer("process_id", None, "This process's id in [0, num_processes) (None: auto-detect).")
-flags.DEFINE_bool("traceback", False, "Show the full traceback of an error instead of one line.")
+
+
+def define_flags(flag_values: flags.FlagValues, sys_argv: list[str] | None = None) -> None:
+    """launch.py's flags in `flag_values` (`sys_argv`: the command line the config overrides come from, default
+    sys.argv)."""
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_string("experiment", None, "Experiment name (experiments/<name>.py); see --list_experiments.", **fv)
+    config_flags.DEFINE_config_file("config", None, "Config file (python, get_config()); set by --experiment.",
+                                    sys_argv=sys_argv, **fv)
+    flags.DEFINE_string("workdir", None, "Output directory (config.json, log.txt, results, checkpoints).", **fv)
+    flags.DEFINE_enum("mode", None, list(modes.MODES), "What to run (default: the config's `mode`).", **fv)
+    flags.DEFINE_bool("list_experiments", False, "List the experiments with one-line descriptions and exit.", **fv)
+    flags.DEFINE_bool("dry_run", False, "Resolve the config (overrides, mode, registered names) and exit without "
+                      "touching the workdir or running anything.", **fv)
+    flags.DEFINE_bool("resume", True, "Resume from the workdir's latest checkpoint; --noresume moves an existing "
+                      "workdir to <workdir>.old-<time> and starts afresh.", **fv)
+    flags.DEFINE_enum("platform", None, ["cpu", "gpu", "cuda", "rocm", "tpu"], "JAX platform (default: JAX's "
+                      "choice).", **fv)
+    flags.DEFINE_bool("distributed", False, "Multi-host: call jax.distributed.initialize before anything else.", **fv)
+    flags.DEFINE_string("coordinator_address", None, "Multi-host coordinator host:port (None: auto-detect).", **fv)
+    flags.DEFINE_integer("num_processes", None, "Multi-host process count (None: auto-detect).", **fv)
+    flags.DEFINE_integer("process_id", None, "This process's id in [0, num_processes) (None: auto-detect).", **fv)
+    flags.DEFINE_bool("traceback", False, "Show the full traceback of an error instead of one line.", **fv)
+
+
+define_flags(FLAGS)
 PARSED = []  # set once flags parsed: an exception before that is a bad command line
 
 
@@ -78,6 +92,56 @@ def prepare_workdir(path: epath.Path) -> None:
         sys.exit(f"error: workdir {path} is not writable ({e.strerror}); choose another --workdir")
 
 
+def check_names(config, where: str = "config") -> None:
+    """ValueError naming the key when a registry does not know a name: `model.name` (a tracker family or
+    "summarizer"), `data.dataset`, `eval.benchmark`, `eval.baselines`; in nested experiment configs (quickstart's)
+    too. The registries are imported here, once a config is resolved (`--list_experiments` stays fast)."""
+    from jaxtrack import families
+    from jaxtrack.data.tfds_builders import BUILDERS
+    from jaxtrack.eval import datasets
+    from jaxtrack.track import baselines
+
+    known = {"model.name": [*families.names(), "summarizer", ""], "data.dataset": list(BUILDERS),
+             "eval.benchmark": list(datasets.DATASETS), "eval.baselines": list(baselines.BASELINES)}
+    for key, names in known.items():
+        section, field = key.split(".")
+        if section in config and field in config[section]:
+            values = config[section][field]
+            for value in values if isinstance(values, (tuple, list)) else (values,):
+                if value not in names:
+                    raise ValueError(f"{where}.{key}={value!r} is not one of {sorted(names)}")
+    for key, value in config.items():
+        if hasattr(value, "items") and "mode" in value:  # a nested experiment config
+            check_names(value, f"{where}.{key}")
+
+
+def resolved(flag_values: flags.FlagValues) -> tuple:
+    """(config, mode) of parsed launch flags; app.UsageError for a missing or unknown one, ValueError for a name no
+    registry knows (`check_names`)."""
+    if flag_values.config is None or flag_values.workdir is None:
+        raise app.UsageError("give --experiment=NAME (or --config=FILE) and --workdir=DIR; --list_experiments")
+    config = flag_values.config
+    mode = flag_values.mode or config.get("mode")
+    if mode not in modes.MODES:
+        raise app.UsageError(f"mode {mode!r} is not one of {list(modes.MODES)}")
+    check_names(config)
+    return config, mode
+
+
+def resolve(argv: list[str]) -> tuple:
+    """(config, mode) that `python launch.py <argv[1:]>` would run, resolved as `main` resolves them, without
+    touching the workdir or running anything (what `--dry_run` checks; tests resolve README commands with it).
+    absl's own flags (`--verbosity`, ...) are accepted."""
+    argv = expand_experiment(list(argv))
+    flag_values = flags.FlagValues()
+    define_flags(flag_values, sys_argv=argv)
+    names = [a.lstrip("-").split("=", 1)[0] for a in flag_values(argv, known_only=True)[1:]]
+    unknown = [n for n in names if n not in FLAGS and n.removeprefix("no") not in FLAGS]  # absl's own: FLAGS
+    if unknown:
+        raise app.UsageError(f"unknown flags or arguments: {unknown}")
+    return resolved(flag_values)
+
+
 def main(argv) -> None:
     PARSED.append(True)
     if len(argv) > 1:
@@ -86,19 +150,19 @@ def main(argv) -> None:
         for name in experiments.names():
             print(f"{name:24s} {experiments.describe(name)}")
         return
-    if FLAGS.config is None or FLAGS.workdir is None:
-        raise app.UsageError("give --experiment=NAME (or --config=FILE) and --workdir=DIR; --list_experiments")
-    config = FLAGS.config
-    mode = FLAGS.mode or config.get("mode")
-    if mode not in modes.MODES:
-        raise app.UsageError(f"mode {mode!r} is not one of {list(modes.MODES)}")
-    path = epath.Path(FLAGS.workdir)
-    prepare_workdir(path)
-    setup_jax()
-    workdir.write_config(path, config)
-    print(f"{config.get('name') or 'config'} --mode={mode} in {path} on {jax.device_count()} {jax.default_backend()} "
-          f"device(s), {jax.process_count()} process(es); config.json, log.txt there", flush=True)
     try:
+        config, mode = resolved(FLAGS)
+        if FLAGS.dry_run:
+            print(f"{config.get('name') or 'config'} --mode={mode} in {FLAGS.workdir}: config resolved "
+                  f"(--dry_run: nothing written or run)")
+            return
+        path = epath.Path(FLAGS.workdir)
+        prepare_workdir(path)
+        setup_jax()
+        workdir.write_config(path, config)
+        print(f"{config.get('name') or 'config'} --mode={mode} in {path} on {jax.device_count()} "
+              f"{jax.default_backend()} device(s), {jax.process_count()} process(es); config.json, log.txt there",
+              flush=True)
         modes.get(mode)(config, str(path))
     except USER_ERRORS as e:
         if FLAGS.traceback:
@@ -113,4 +177,7 @@ if __name__ == "__main__":
     except AttributeError as e:  # ml_collections: a --config.<key> override of a key the config does not have
         if PARSED:
             raise
-        sys.exit(f"error: unknown config key {e} in a --config.* override; the experiment's file lists its keys")
+        text = str(e.args[0].args[0]) if e.args and isinstance(e.args[0], KeyError) else str(e)  # "'key'\nDid ..."
+        key, _, hint = text.partition("\n")
+        sys.exit(f"error: unknown config key {key} in a --config.* override{f' ({hint})' if hint else ''}; the "
+                 "experiment's file lists its keys")

@@ -51,5 +51,5 @@ def get_config() -> ConfigDict:
     c.features = ConfigDict({"backbone": "", "image_size": 64, "chunk_size": 96, "seed": 0, "stats_grid": 4})
     c.summ = ConfigDict({"mode": "avg", "proportion": 0.15, "plot_video": 0, "max_shot_len": 8,
                          "standardize": True,  # z-score features with the training steps' statistics
-                         "folds": 0})  # K > 0: the K-fold protocol of an eccv16 dataset (tvsum / summe) instead
+                         "folds": 0})  # K > 0: the K-fold protocol (0: 5 folds on tvsum / summe, none otherwise)
     return c

@@ -83,6 +83,9 @@ def _select(builder, split: str) -> tuple[str, np.ndarray | None]:
         if k >= len(folds):
             raise ValueError(f"{builder.name}: split {split!r}: only {len(folds)} folds (0..{len(folds) - 1})")
         return FULL_SPLIT, np.array(folds[k][f"{match.group(2)}_keys"], dtype=object)
+    if match and FULL_SPLIT in available and not folds:
+        raise ValueError(f"{builder.name}: split {split!r}: no fold splits; put {builder.SPLITS_FILE} "
+                         '([{"train_keys": [...], "test_keys": [...]}, ...], the 5 canonical splits) in manual_dir')
     folds_hint = f" or split<k>_train/split<k>_test for k < {len(folds)}" if folds else ""
     raise ValueError(f"{builder.name}: unknown split {split!r}; available: {available}{folds_hint}")
 
@@ -107,6 +110,18 @@ class _LogWriter(io.TextIOBase):
         return len(text)
 
 
+def builder_class(name: str) -> type:
+    """The TFDS builder class of dataset `name` (ValueError naming the known ones)."""
+    if name not in BUILDERS:
+        raise ValueError(f"unknown dataset {name!r}; known: {sorted(BUILDERS)}")
+    return BUILDERS[name]
+
+
+def stores_frames(name: str) -> bool:
+    """Whether dataset `name` stores pixels (a `frames` config); the eccv16 feature files do not."""
+    return "frames" in builder_class(name).layouts()
+
+
 def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manual_dir: epath.PathLike | None = None,
          download_and_prepare: bool = True, **config) -> TfdsVideos:
     """Loads split `split` of dataset `name` (a key of `tfds_builders.BUILDERS`) as a VideoDataset.
@@ -117,9 +132,7 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
       **config: dataset options (synthetic_videos: SyntheticConfig fields, num_train/num_val/num_test, seed,
         num_workers); the real datasets take none.
     """
-    if name not in BUILDERS:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(BUILDERS)}")
-    cls = BUILDERS[name]
+    cls = builder_class(name)
     builders = {layout: cls(config=cls.make_config(layout, **config), data_dir=data_dir) for layout in cls.layouts()}
     for builder in builders.values():
         if download_and_prepare and not builder.is_prepared():

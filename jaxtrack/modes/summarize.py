@@ -2,7 +2,7 @@
 
     python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpplstm_synthetic
     python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpp_tvsum --config.data.dataset=tvsum \
-        --config.data.manual_dir=raw/eccv16 --config.summ.folds=5     # the k-fold protocol (below)
+        --config.data.manual_dir=raw/eccv16     # the 5-fold protocol (below); SumMe: --config.summ.mode=max
 
 Default: build (or reuse) the dataset's splits (`data.split` / `data.eval_split` / `data.test_split`, TFDS under
 `jaxtrack.config.data_dir`), extract per-frame features (`config.features`: a shared backbone and/or frame
@@ -12,8 +12,9 @@ the test (and eval) videos' importance and evaluate it next to the random / unif
 shots cut to `summ.max_shot_len` frames (`eval.summ_predict.evaluate_split`). Writes, atomically:
   <workdir>/summary_report.md, summary_results.{json,md}, summary_scores.png (a test video's predicted vs
   annotated importance with the selected shots).
-`summ.folds = K > 0`: the k-fold protocol on an eccv16 h5 dataset instead (`data.dataset` "tvsum" / "summe", raw
-files in `data.manual_dir`; `data.options` and `features` are not used): per fold k, train on `split<k>_train` with
+`summ.folds = K > 0`, and by default (K = 5, the canonical splits) on an eccv16 h5 dataset (`data.dataset` "tvsum" /
+"summe", which stores features, not frames): the k-fold protocol instead (raw files in `data.manual_dir`: the h5
+file and the splits json; `data.options` and `features` are not used): per fold k, train on `split<k>_train` with
 the stored features (z-scored with `summ.standardize`) into `<workdir>/split<k>/` and evaluate `split<k>_test` on
 the stored shots; writes `<workdir>/cv_results.{json,md}` (`summ_eval.cross_validate`).
 Config fields: `experiments/dpplstm_synthetic.py`. A trained model: `jaxtrack.workdir.load_summarizer(workdir)`.
@@ -32,6 +33,7 @@ from jaxtrack import config as config_lib
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import tfds_source
 from jaxtrack.data.pipeline_summ import SummConfig, summ_batches
+from jaxtrack.data.tfds_builders import eccv16
 from jaxtrack.eval import summ_eval, summ_predict
 from jaxtrack.eval.summarization import keyshot_summary, upsample_scores
 from jaxtrack.files import write_atomic
@@ -76,8 +78,8 @@ def fit(config: ml_collections.ConfigDict, train_src, features: list[np.ndarray]
     return task, state, [tcfg.steps_per_epoch / float(r) for r in rates]
 
 
-def cross_validation(config: ml_collections.ConfigDict, workdir: epath.Path) -> dict:
-    """The `summ.folds`-fold protocol (module docstring); returns what `cv_results.json` holds."""
+def cross_validation(config: ml_collections.ConfigDict, workdir: epath.Path, folds: int) -> dict:
+    """The `folds`-fold protocol (module docstring); returns what `cv_results.json` holds."""
     data, summ = config.data, config.summ
     data_dir = config_lib.data_dir(config, workdir)
     sources = {}
@@ -100,11 +102,11 @@ def cross_validation(config: ml_collections.ConfigDict, workdir: epath.Path) -> 
               f"{len(test)}")
         return [p["importance"] for p in summ_predict.predict(task, state.params, test_feats, _buckets(config))]
 
-    result = summ_eval.cross_validate(lambda k, part: load(k, part).videos, fit_predict, n_splits=summ.folds,
+    result = summ_eval.cross_validate(lambda k, part: load(k, part).videos, fit_predict, n_splits=folds,
                                       mode=summ.mode, proportion=summ.proportion, seed=config.seed,
                                       path_stem=workdir / "cv_results")
     print(summ_eval.markdown_table(result["mean"]))
-    print(f"{summ.folds}-fold results: {workdir / 'cv_results.md'}")
+    print(f"{folds}-fold results: {workdir / 'cv_results.md'}")
     return result
 
 
@@ -113,8 +115,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     set), writes the report (module docstring); with `summ.folds > 0`, the k-fold protocol instead."""
     workdir = epath.Path(workdir)
     jt_workdir.write_config(workdir, config)
-    if config.summ.get("folds", 0) > 0:
-        return cross_validation(config, workdir)
+    folds = config.summ.get("folds", 0) or (0 if tfds_source.stores_frames(config.data.dataset) else eccv16.FOLDS)
+    if folds > 0:
+        return cross_validation(config, workdir, folds)
     data, summ = config.data, config.summ
     splits = {"train": data.split, "test": data.test_split, "val": data.eval_split}
     timings = {}

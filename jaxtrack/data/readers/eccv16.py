@@ -5,6 +5,8 @@ frames), `picks` [N] (the frame index of each feature), `gtscore` [N], `user_sum
 `change_points` [S, 2] (inclusive KTS segments), `n_frame_per_seg` [S], `n_frames`; optional `gtsummary`
 [N], `video_name`. Splits json: `[{"train_keys": [...], "test_keys": [...]}, ...]` (keys may carry a
 `<file>/` prefix, as DSNet's do; the part after the last '/' is the video key).
+A zero-length video, NaN/inf in `features`, `gtscore` or `user_summary`, and inconsistent lengths, picks or
+change points are errors naming the file and the video.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ def _video(path: epath.Path, key: str, group: h5py.Group, fps: float) -> Video:
     where = f"{path}: video {key!r}"
     n = int(np.asarray(group["n_frames"]).reshape(-1)[0])
     features = np.asarray(group["features"], np.float32)
+    if n < 1 or not features.size:
+        raise ValueError(f"{where}: zero-length video (n_frames={n}, features {features.shape}); remove it from the "
+                         "file and its splits")
     picks = np.asarray(group["picks"]).astype(np.int64)
     gtscore = np.asarray(group["gtscore"], np.float32).reshape(-1)
     lengths = {"features": len(features), "picks": len(picks), "gtscore": len(gtscore)}
@@ -44,6 +49,12 @@ def _video(path: epath.Path, key: str, group: h5py.Group, fps: float) -> Video:
         raise ValueError(f"{where}: picks must increase strictly within [0, n_frames={n}), got "
                          f"[{picks.min()}, ..., {picks.max()}]")
     summaries = np.asarray(group["user_summary"])
+    for name, values in (("features", features), ("gtscore", gtscore), ("user_summary", summaries)):
+        bad = ~np.isfinite(np.asarray(values, np.float64))
+        if bad.any():
+            first = np.argwhere(bad)[0].tolist()
+            raise ValueError(f"{where}: {name} {values.shape} holds {int(bad.sum())} NaN/inf values (first at index "
+                             f"{first})")
     if summaries.ndim != 2 or summaries.shape[1] != n:
         raise ValueError(f"{where}: user_summary must be [U, n_frames={n}], got {summaries.shape}")
     cps = np.asarray(group["change_points"]).astype(np.int64).reshape(-1, 2)

@@ -13,6 +13,7 @@ from jaxtrack.data.readers import eccv16
 from jaxtrack.data.tfds_builders.common import VideoBuilder, VideoBuilderConfig
 
 FULL_SPLIT = "full"
+FOLDS = 5  # the canonical splits json (Zhang et al. 2016; vsumm-reinforce, DSNet) holds 5 train / test splits
 
 
 class Eccv16Builder(VideoBuilder, skip_registration=True):
