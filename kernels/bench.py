@@ -3,6 +3,7 @@
     python -m kernels.bench                                   # default grid, markdown to stdout
     python -m kernels.bench --batches=1,8 --dtypes=float32 --vs_torch --out_json=/tmp/b.json
     python -m kernels.bench --write_auto_table                # re-measure the impl="auto" choices
+    python launch.py --experiment=temporal_bench --workdir=runs/tbench   # TRN at K=8: sampled vs every tuple
 
 Each timing: warm-up (compile), then runs with `block_until_ready`, median and min. GFLOP/s counts the
 multiply-adds of the direct formulation (2 flops each); GB/s counts the unavoidable traffic (inputs read
@@ -233,6 +234,64 @@ def run(config, workdir: str) -> list[dict]:
     if unknown:
         raise KeyError(f"config.bench keys {unknown} are not options; expected some of {list(OPTIONS)}")
     return bench(types.SimpleNamespace(**(o | given)))
+
+
+TEMPORAL_OPTIONS = {  # the `temporal_bench` config section (`--mode=bench`): TRN at K segments
+    "num_segments": 8, "feature_dim": 256, "hidden": 256, "num_classes": 174, "tuples_per_scale": 3,
+    "batches": (1, 8, 32), "impls": ("gather", "factored"), "dtype": "float32", "runs": 10, "budget_s": 2.0}
+
+
+def trn_scales(k: int, d: int, hidden: int, classes: int, per_scale: int | None, rng):
+    """TRN-pytorch's multi-scale relation at K segments: scales K..2, `per_scale` test tuples each (None: every
+    tuple, the exhaustive evaluation), random g weights; [(tuples, w1, b1, w2, b2)] per scale."""
+    n = lambda *s: jnp.asarray(rng.standard_normal(s).astype(np.float32) / np.sqrt(s[0]))
+    return [(ops.relation_tuples(k, s, per_scale), n(s * d, hidden), n(hidden), n(hidden, classes), n(classes))
+            for s in range(k, 1, -1)]
+
+
+def trn_flops(scales, b: int, k: int, d: int, factored: bool) -> float:
+    """Multiply-adds x 2 of the two FCs: per tuple (gather) or per segment and tuple position (factored), then
+    the second FC once per scale on the tuple mean."""
+    total = 0
+    for tuples, w1, _, w2, _ in scales:
+        n, s = tuples.shape
+        total += (k if factored else n) * s * d * w1.shape[1] + w2.size
+    return 2.0 * b * total
+
+
+def temporal_bench(o) -> list[dict]:
+    """TRN multi-scale relation with its sampled tuples vs every tuple (exhaustive) at `num_segments`, per impl
+    and batch; prints markdown rows; returns them."""
+    rng, rows = np.random.default_rng(0), []
+    print("| K | tuples | count | impl | B | median ms | min ms | GFLOP/s |\n|---|---|---|---|---|---|---|---|")
+    for variant, per_scale in (("sampled", o.tuples_per_scale), ("exhaustive", None)):
+        scales = trn_scales(o.num_segments, o.feature_dim, o.hidden, o.num_classes, per_scale, rng)
+        count = sum(int(t.shape[0]) for t, *_ in scales)
+        for impl in o.impls:
+            fn = jax.jit(lambda x, sc, impl=impl: ops.trn_multiscale(x, sc, impl=impl))
+            for b in map(int, o.batches):
+                x = jnp.asarray(rng.standard_normal((b, o.num_segments, o.feature_dim)), o.dtype)
+                med, best = time_ms(fn, (x, scales), o.runs, o.budget_s)
+                flops = trn_flops(scales, b, o.num_segments, o.feature_dim, impl == "factored")
+                rows.append({"k": o.num_segments, "variant": variant, "tuples": count, "impl": impl, "b": b,
+                             "median_ms": med, "min_ms": best, "gflops": flops / med / 1e6})
+                print(f"| {o.num_segments} | {variant} | {count} | {impl} | {b} | {med:.3f} | {best:.3f} | "
+                      f"{flops / med / 1e6:.1f} |", flush=True)
+    return rows
+
+
+def temporal_run(config, workdir: str) -> list[dict]:
+    """`--mode=bench` with a `temporal_bench` section (keys of TEMPORAL_OPTIONS): rows to
+    `<workdir>/temporal_bench.json`."""
+    given = dict(config.get("temporal_bench", None) or {})
+    unknown = sorted(set(given) - set(TEMPORAL_OPTIONS))
+    if unknown:
+        raise KeyError(f"config.temporal_bench keys {unknown} are not options; expected some of "
+                       f"{list(TEMPORAL_OPTIONS)}")
+    rows = temporal_bench(types.SimpleNamespace(**(TEMPORAL_OPTIONS | given)))
+    write_atomic(epath.Path(workdir) / "temporal_bench.json", json.dumps(
+        {"device": roofline.device_peak().device, "backend": jax.default_backend(), "rows": rows}, indent=1).encode())
+    return rows
 
 
 def main(argv):

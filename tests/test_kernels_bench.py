@@ -30,3 +30,24 @@ def test_bench_bad_options(tmp_path):
         bench.run(ml_collections.ConfigDict({"bench": {"batch_sizes": [1]}}), str(tmp_path))
     with pytest.raises(ValueError, match="siamfcc"):
         bench.run(ml_collections.ConfigDict({"bench": {"shapes": ["siamfcc"]}}), str(tmp_path))
+
+
+def test_temporal_bench_sampled_vs_exhaustive(tmp_path):
+    """TRN at K=4: 2 tuples per scale at scales 4, 3, 2 (1 + 2 + 2 = 5) vs every tuple (1 + 4 + 6 = 11); the
+    counted work is the two FCs' multiply-adds, per tuple (gather) or per segment and position (factored)."""
+    config = ml_collections.ConfigDict({"temporal_bench": {"num_segments": 4, "feature_dim": 3, "hidden": 5,
+                                                           "num_classes": 2, "tuples_per_scale": 2, "batches": [2],
+                                                           "runs": 2}})
+    rows = bench.temporal_run(config, str(tmp_path))
+    assert [(r["variant"], r["tuples"], r["impl"]) for r in rows] == [
+        ("sampled", 5, "gather"), ("sampled", 5, "factored"), ("exhaustive", 11, "gather"),
+        ("exhaustive", 11, "factored")]
+    gather = 2 * 2 * (3 * (1 * 4 + 2 * 3 + 2 * 2) * 5 + 3 * 5 * 2)  # 2 flops x B x (tuple rows x D x H + H x O)
+    r = rows[0]
+    assert r["gflops"] * r["median_ms"] * 1e6 == pytest.approx(gather, rel=1e-9)
+    factored_all = 2 * 2 * (3 * (4 * 4 + 4 * 3 + 4 * 2) * 5 + 3 * 5 * 2)  # K segments x s positions per scale
+    r = rows[3]
+    assert r["gflops"] * r["median_ms"] * 1e6 == pytest.approx(factored_all, rel=1e-9)
+    assert json.loads((tmp_path / "temporal_bench.json").read_text())["rows"][1]["impl"] == "factored"
+    with pytest.raises(KeyError, match="segments"):
+        bench.temporal_run(ml_collections.ConfigDict({"temporal_bench": {"segments": 8}}), str(tmp_path))

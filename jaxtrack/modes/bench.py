@@ -1,8 +1,10 @@
 """`--mode=bench`: microbenchmarks, one per config section present: `bench` (the operators, `kernels/bench.py`),
+`temporal_bench` (TRN's sampled vs exhaustive tuples, `kernels.bench.temporal_run`),
 `tracking_bench` (batched tracking of untrained trackers, `jaxtrack.track.batched.frames_per_second`) and
 `data_bench` (input pipelines and frame features, `jaxtrack.data.bench`).
 
     python launch.py --experiment=kernel_bench --workdir=runs/bench
+    python launch.py --experiment=temporal_bench --workdir=runs/temporal_bench
     python launch.py --experiment=data_bench --workdir=runs/data_bench --config.data_bench.source=memory
     python launch.py --experiment=tracking_bench --workdir=runs/tracking_bench --config.tracking_bench.tracker=siamfc
 """
@@ -71,7 +73,8 @@ def data(config, workdir: str) -> dict:
 
 
 # config section -> benchmark
-BENCHMARKS = {"bench": kernel_bench.run, "tracking_bench": tracking, "data_bench": data}
+BENCHMARKS = {"bench": kernel_bench.run, "temporal_bench": kernel_bench.temporal_run, "tracking_bench": tracking,
+              "data_bench": data}
 
 
 def run(config, workdir: str) -> dict:

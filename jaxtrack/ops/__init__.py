@@ -8,6 +8,11 @@
     asym_search(x, tx, t, scale=, shift=)  the per-frame part, t [B,P] = conv(z, tz) + b + box_embed precomputed
     concat_conv_reference(x, z, theta, b)  theta [Hz,Wz,2C,P] -> [B,Ho,Wo,P]
 
+Temporal fusion (`temporal`; x [B,K,D] segment features, mask [B,K] real segments):
+    consensus(x, mask, mode=avg|max|weighted, weights=)  -> [B,D]   TSN
+    relation_tuples(K, s, N, key=), trn_relation(x, tuples, w1, b1, w2, b2, mask), trn_multiscale  -> [B,O]  TRN
+    conv3d(x [B,K,H,W,C], w [kt,kh,kw,C,P], b, mask)  -> [B,K,H,W,P]   ECO-Lite
+
 Contract (the README's "Operators" section has the table of implementations):
 - x is the search features, z the template (per-example kernel); VALID correlation without kernel flip,
   Ho = Hx-Hz+1, Wo = Wx-Wz+1.
@@ -22,11 +27,14 @@ Contract (the README's "Operators" section has the table of implementations):
 from jaxtrack.ops import pallas_impls  # noqa: F401  (registers impl="pallas")
 from jaxtrack.ops.asym import asym_conv, asym_conv_bn_relu, asym_search, concat_conv_reference
 from jaxtrack.ops.registry import auto_choice, implementations, register
+from jaxtrack.ops.temporal import consensus, conv3d, relation_tuples, trn_multiscale, trn_relation
 from jaxtrack.ops.xcorr import dw_xcorr, up_xcorr, xcorr
 
 OPS = ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv")
+TEMPORAL_OPS = ("consensus", "trn_relation", "conv3d")
 
 __all__ = [
-    "OPS", "asym_conv", "asym_conv_bn_relu", "asym_search", "auto_choice", "concat_conv_reference", "dw_xcorr",
-    "implementations", "register", "up_xcorr", "xcorr",
+    "OPS", "TEMPORAL_OPS", "asym_conv", "asym_conv_bn_relu", "asym_search", "auto_choice", "concat_conv_reference",
+    "consensus", "conv3d", "dw_xcorr", "implementations", "register", "relation_tuples", "trn_multiscale",
+    "trn_relation", "up_xcorr", "xcorr",
 ]

@@ -17,7 +17,8 @@ from pathlib import Path
 import jax
 
 TABLE_PATH = Path(__file__).with_name("auto_table.json")
-FALLBACK = {"xcorr": "xla_conv", "up_xcorr": "xla_conv", "dw_xcorr": "xla_conv", "asym_conv": "xla_conv"}
+FALLBACK = {"xcorr": "xla_conv", "up_xcorr": "xla_conv", "dw_xcorr": "xla_conv", "asym_conv": "xla_conv",
+            "consensus": "xla", "trn_relation": "factored", "conv3d": "xla_conv"}  # temporal: ops.temporal
 _REGISTRY: dict[str, dict[str, Callable]] = {}
 
 
