@@ -123,15 +123,17 @@ def evaluate_tracker(label: str, factory, ident: dict, videos, dataset: datasets
                  videos, vot_todo, f"{label} (VOT)")
 
 
-def _start(out_dir: epath.Path, labels) -> None:
+def _start(out_dir: epath.Path, identities: dict[str, dict]) -> None:
     """Process 0, before any tracking: removes the summaries and submission archives (they are written again from
-    a complete set; summary.json, the marker of a finished evaluation, first) and sets aside result folders of
-    trackers not evaluated now."""
+    a complete set; summary.json, the marker of a finished evaluation, first), sets aside the result folders of
+    trackers not evaluated now and opens every tracker's folder, so that `results/` holds this run's sets only."""
     for path in [out_dir / "summary.json", out_dir / "summary.md", *out_dir.glob("*_success.png"),
                  *out_dir.glob("*_precision.png"), *(out_dir / "results").glob("*.zip")]:
         if path.exists():
             path.unlink()
-    results.set_aside_others(out_dir / "results", labels)
+    results.set_aside_others(out_dir / "results", list(identities))
+    for label, ident in identities.items():
+        results.open_folder(out_dir / "results", label, ident)
 
 
 def submit(trackers, videos, dataset: datasets.Dataset, out_dir: epath.Path) -> dict:
@@ -199,7 +201,7 @@ def run(config, workdir: str) -> dict:
     trackers = {label: (factory, results.identity(tracker, videos))
                 for label, (factory, tracker) in make_trackers(config, workdir).items()}
     if jax.process_index() == 0:
-        _start(out_dir, list(trackers))
+        _start(out_dir, {label: ident for label, (_, ident) in trackers.items()})
     if not dataset.scored:
         return submit(trackers, videos, dataset, out_dir)
     with_vot = dataset.vot or cfg.vot
