@@ -16,7 +16,8 @@ META_FIELDS = ("boxes", "visible", "cover", "user_scores", "user_summaries", "ch
 
 
 def test_registry_names():
-    assert sorted(BUILDERS) == ["got10k", "lasot", "otb", "summe", "synthetic_videos", "tvsum"]
+    assert sorted(BUILDERS) == ["got10k", "lasot", "otb", "ssv2", "summe", "synthetic_actions", "synthetic_videos",
+                                "tvsum", "ucf101"]
 
 
 def test_synthetic_roundtrip_is_exact(tmp_path):
