@@ -81,7 +81,8 @@ def experiment(mode: str) -> ConfigDict:
         "exported": False,  # track with the `--mode=export` artifact instead of the checkpoint
     })
     c.eval = ConfigDict({
-        "benchmark": "synthetic",  # a jaxtrack.eval.datasets name: synthetic, otb, uav123, lasot, got10k_*, vot, vot20xx
+        # a jaxtrack.eval.datasets name (synthetic, otb, uav123, lasot, got10k_*, vot, vot20xx) or davis2016 / davis2017
+        "benchmark": "synthetic",
         "data_root": "",  # the benchmark's folder (not for synthetic)
         "max_videos": 0,  # 0: all of a folder benchmark
         "num_videos": 16, "seed": 0, "synthetic": ConfigDict(type_safe=False),  # synthetic test videos
@@ -89,6 +90,8 @@ def experiment(mode: str) -> ConfigDict:
         "models": [],  # {"workdir", "step", "track", "label"} entries of trained trackers
         "checkpoints": "",  # comma-separated training workdirs, added to models
         "vot": False,  # also the VOT re-initialisation protocol
+        "vos_results": "",  # davis2016 / davis2017: a folder <seq>/<frame>.png of palette-PNG results to score
+        "vos_split": "val",  # davis2016 / davis2017: the ImageSets split
         "attribute_plots": True,
     })
     c.convert = ConfigDict({

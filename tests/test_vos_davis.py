@@ -5,8 +5,10 @@ import pytest
 from PIL import Image
 
 from jaxtrack import boxes
+from jaxtrack import config as config_lib
 from jaxtrack.data.readers import davis
 from jaxtrack.eval import vos_benchmark
+from jaxtrack.modes import eval as eval_mode
 
 H, W, T = 16, 24, 5
 
@@ -126,3 +128,17 @@ def test_results_errors_name_the_file(tree, tmp_path):
     (res / "aa" / "00002.png").unlink()
     with pytest.raises(FileNotFoundError, match=r"aa/00002.png: file not found"):
         vos_benchmark.read_results(res, video)
+
+
+def test_eval_mode_scores_a_davis_results_folder(tree, tmp_path):
+    res = tmp_path / "res"
+    copy_results(tree, res)
+    config = config_lib.experiment("eval")
+    config.eval.update(benchmark="davis2017", data_root=str(tree), vos_results=str(res), max_videos=1)
+    row = eval_mode.run(config, str(tmp_path / "w"))
+    assert row["J&F-Mean"] == 1.0
+    assert (tmp_path / "w" / "eval" / "davis2017" / "per-sequence_results-val.csv").read_text().splitlines() == [
+        "Sequence,J-Mean,F-Mean", "aa_1,1.000,1.000"]
+    config.eval.vos_results = ""
+    with pytest.raises(ValueError, match=r"set config\.eval\.data_root .* and config\.eval\.vos_results"):
+        eval_mode.run(config, str(tmp_path / "w"))

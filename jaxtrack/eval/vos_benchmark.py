@@ -14,6 +14,7 @@ Outputs in `out_dir`, written atomically:
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 
@@ -31,6 +32,8 @@ from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import vos
 from jaxtrack.files import write_atomic
+
+BENCHMARKS = {"davis2016": 2016, "davis2017": 2017}  # config.eval.benchmark -> DAVIS year
 
 
 def read_results(results_dir: epath.PathLike, video: Video) -> np.ndarray:
@@ -109,4 +112,21 @@ def evaluate(videos: list[Callable[[], Video]], results_dir: epath.PathLike, out
     md += [line.replace(",", " | ").join(["| ", " |\n"]) for line in vos.sequence_csv(results).splitlines()[1:]]
     write_atomic(out_dir / "summary.md", "".join(md).encode())
     _plot(results, out_dir / "per_object_jf.png")
+    return row
+
+
+def run(cfg, out_dir: epath.PathLike) -> dict[str, float]:
+    """`--mode=eval` on a DAVIS benchmark: scores `cfg.vos_results` against `cfg.data_root`'s `cfg.vos_split`
+    (the first `cfg.max_videos` sequences when > 0)."""
+    if not cfg.data_root or not cfg.vos_results:
+        raise ValueError(f"benchmark {cfg.benchmark!r} scores a folder of results: set config.eval.data_root (the "
+                         f"DAVIS folder) and config.eval.vos_results (<folder>/<seq>/<frame>.png palette PNGs); got "
+                         f"data_root={cfg.data_root!r}, vos_results={cfg.vos_results!r}")
+    year = BENCHMARKS[cfg.benchmark]
+    names = davis.sequence_names(cfg.data_root, year=year, split=cfg.vos_split)
+    names = names[:cfg.max_videos] if cfg.max_videos else names
+    loaders = [functools.partial(davis.read_davis_sequence, cfg.data_root, n, year=year) for n in names]
+    row = evaluate(loaders, cfg.vos_results, out_dir, cfg.vos_split)
+    print(f"eval: {cfg.benchmark} {cfg.vos_split}, {len(names)} sequences: J&F {row['J&F-Mean']:.3f}, J "
+          f"{row['J-Mean']:.3f}, F {row['F-Mean']:.3f}; wrote {epath.Path(out_dir) / 'summary.md'}")
     return row

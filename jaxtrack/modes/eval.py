@@ -10,7 +10,9 @@ Config section `eval` (`jaxtrack.config.experiment`):
   models: entries {"workdir": a training workdir, "step": -1 (latest), "track": tracker settings over the
     workdir's own, "label": table name (default the model name)}; checkpoints: comma-separated training workdirs,
     added to models. A training experiment run in its own workdir (checkpoints there) is evaluated first;
-  vot: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots.
+  vot: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots;
+  vos_results, vos_split: for `benchmark=davis2016|davis2017`, the folder of results to score and the split
+    (`jaxtrack.eval.vos_benchmark`).
 Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`, keyed on the
 tracker's identity and resumed, see `jaxtrack.eval.results`), `summary.md` (table overall and per attribute),
 `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
@@ -36,7 +38,7 @@ from tqdm.auto import tqdm
 
 from jaxtrack import sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.eval import benchmark, datasets, results, vot
+from jaxtrack.eval import benchmark, datasets, results, vos_benchmark, vot
 from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
@@ -193,8 +195,10 @@ def run(config, workdir: str) -> dict:
     process returns the report; only process 0 writes."""
     cfg, workdir = config.eval, epath.Path(workdir)
     name = cfg.benchmark
-    dataset = datasets.get(name)
     out_dir = workdir / "eval" / name
+    if name in vos_benchmark.BENCHMARKS:  # a folder of segmentation results, scored the DAVIS way
+        return vos_benchmark.run(cfg, out_dir)
+    dataset = datasets.get(name)
     root = out_dir / "results"
     print(f"eval: {name} ...", flush=True)
     videos = dataset.load(cfg)
