@@ -5,6 +5,13 @@ checkpoint `<step>` holds `<step>/state` (orbax PyTree of the TrainState) and `<
 process_<i>-of-<n>.json` (each process's grain iterator state, grain's orbax handler). Saves are atomic
 (orbax writes to a temporary directory and renames) and asynchronous for the arrays. Kept: the last `keep`
 checkpoints, plus, when `best_metric` is set, the best one by that metric.
+
+Restoring validates (`Checkpointer.restore_checked`): the files orbax and grain need (`state/_METADATA`,
+`state/manifest.ocdbt`, every `data/process_<i>-of-<n>.json` a JSON object), the saved shapes against the run's
+state (a mismatch is another configuration's checkpoint: ValueError), a full read of every array, and finite
+floating-point values. A checkpoint failing any of these is corrupt; `set_aside` renames it to
+`<step>.corrupt-<n>` (never deleted; `steps` and orbax no longer list it). Not detected: changed bytes inside an
+array file whose size is intact (orbax stores no checksums).
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ import jax
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers as ocm
+
+from jaxtrack import sharding
+from jaxtrack.train import optim
+from jaxtrack.train.state import nonfinite_paths
 
 DIRNAME, STATE, DATA = "checkpoints", "state", "data"
 
@@ -48,15 +59,83 @@ def restore_variables(workdir: epath.PathLike, step: int = -1) -> dict:
 
 def restore_tree(path: epath.PathLike):
     """The pytree an orbax StandardCheckpointHandler saved in `path`, restored without a template onto this
-    process's first device (whatever devices saved it). FileNotFoundError names `path` when it holds none."""
+    process's first device (whatever devices saved it). FileNotFoundError names `path` when it holds none; a
+    damaged one is a one-line ValueError naming `path` and what is wrong."""
     path = epath.Path(path).absolute()
+    problem = state_problem(path) if path.is_dir() and any(path.iterdir()) else None
+    if problem:
+        raise ValueError(f"{path}: damaged checkpoint: {problem}")
     here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
         metadata = ckptr.metadata(path).item_metadata
         if metadata is None:
             raise FileNotFoundError(f"{path}: no orbax checkpoint there")
         target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=here), metadata.tree)
-        return ckptr.restore(path, args=ocp.args.StandardRestore(target))
+        try:
+            return ckptr.restore(path, args=ocp.args.StandardRestore(target))
+        except Exception as e:  # tensorstore / orbax errors of unreadable files, several lines long
+            raise ValueError(f"{path}: damaged checkpoint: {error_line(e)}") from e
+
+
+def error_line(e: BaseException) -> str:
+    """The root cause of `e` (the innermost chained exception) in one line, without tensorstore's spec dumps."""
+    while (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(e).split()).split(" [tensorstore_spec")[0].split(" See full TensorStore details")[0]
+    return f"{type(e).__name__}: {text[:400]}"
+
+
+def state_problem(state_dir: epath.PathLike) -> str | None:
+    """What is missing in the orbax (OCDBT) checkpoint folder `state_dir`, or None."""
+    state_dir = epath.Path(state_dir)
+    if not state_dir.is_dir():
+        return f"{state_dir.name}/ is missing"
+    if not (state_dir / "_METADATA").exists():
+        return f"{state_dir.name}/_METADATA is missing"
+    ocdbt = (state_dir / "d").exists() or any(state_dir.glob("ocdbt.process_*"))
+    if ocdbt and not (state_dir / "manifest.ocdbt").exists():
+        return f"{state_dir.name}/manifest.ocdbt is missing"
+    return None
+
+
+def file_problem(step_dir: epath.PathLike) -> str | None:
+    """What is missing or unreadable among the files of checkpoint `step_dir` (`state/`, and with a `data/`
+    folder each process's iterator JSON), or None. Does not read the arrays."""
+    step_dir = epath.Path(step_dir)
+    problem = state_problem(step_dir / STATE)
+    data = step_dir / DATA
+    if problem or not data.exists():
+        return problem
+    files = sorted(data.glob("process_*-of-*.json"))
+    if not files:
+        return f"{DATA}/ holds no process_<i>-of-<n>.json"
+    for f in files:
+        size = f.stat().length
+        try:
+            if not isinstance(json.loads(f.read_bytes()), dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            what = "is empty (0 bytes)" if not size else f"is not an iterator state ({size} bytes; {error_line(e)})"
+            return f"{DATA}/{f.name} {what}"
+    return None
+
+
+def _shapes(tree) -> dict[str, tuple]:
+    return {optim.param_path(p): tuple(x.shape) for p, x in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def check_fits(saved, template, where: epath.Path) -> None:
+    """ValueError naming `where` when the saved tree (arrays or orbax metadata) has other paths or shapes than
+    `template`: a checkpoint of another model or optimizer, not a damaged one."""
+    have, want = _shapes(saved), _shapes(template)
+    problems = [f"{p}: missing" for p in sorted(set(want) - set(have))]
+    problems += [f"{p}: not in this run" for p in sorted(set(have) - set(want))]
+    problems += [f"{p}: expected shape {want[p]}, found {have[p]}" for p in sorted(set(want) & set(have))
+                 if want[p] != have[p]]
+    if problems:
+        listed = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ValueError(f"{where} is a checkpoint of another model or optimizer ({listed}): rerun the "
+                         f"configuration that wrote it, or start afresh with --noresume")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +202,50 @@ class Checkpointer:
         args = ocp.args.Composite(**{STATE: ocp.args.StandardRestore(abstract),
                                      DATA: grain.checkpoint.CheckpointRestore(iterator)})
         return self.manager.restore(step, args=args)[STATE]
+
+    def restore_checked(self, state, iterator, step: int) -> tuple[Any, str | None]:
+        """(restored state, None) when checkpoint `step` is intact (module docstring), else (None, what is wrong,
+        one line); `iterator` is set on success. Every process decides alike (a collective with several).
+
+        Raises:
+          ValueError: the checkpoint is another configuration's (shapes, process count), not a damaged one.
+        """
+        self.manager.wait_until_finished()
+        path, restored = self.path(step), None
+        problem = file_problem(path)
+        own = path / DATA / f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+        if problem is None and not own.exists():
+            raise ValueError(f"{path} was saved by a run with another process count (no {DATA}/{own.name}): "
+                             f"resume it with as many processes as wrote it, or start afresh with --noresume")
+        if problem is None:
+            try:
+                with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as ckptr:
+                    saved = ckptr.metadata(path / STATE).item_metadata.tree
+            except Exception as e:  # orbax / tensorstore errors of unreadable metadata
+                problem = f"{STATE}/_METADATA cannot be read ({error_line(e)})"
+        if problem is None:
+            check_fits(saved, state, path)
+            try:
+                restored = self.restore(state, iterator, step)
+            except Exception as e:  # truncated or missing array data: tensorstore / orbax errors
+                problem = f"cannot be read ({error_line(e)})"
+        if problem is None and (bad := nonfinite_paths(restored)):
+            problem = f"holds non-finite values in {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}"
+        problems = [p for p in sharding.gather_objects(problem) if p]
+        return (restored, None) if not problems else (None, problems[0])
+
+    def set_aside(self, step: int) -> epath.Path:
+        """Renames checkpoint `step` to `<step>.corrupt-<n>` (the first free n >= 1); returns the new path."""
+        n = 1
+        while (self.directory / f"{step}.corrupt-{n}").exists():
+            n += 1
+        target = self.directory / f"{step}.corrupt-{n}"
+        sharding.barrier(f"set aside checkpoint {step}")  # every process has chosen `target`
+        if jax.process_index() == 0:
+            self.path(step).rename(target)
+        sharding.barrier(f"checkpoint {step} set aside")
+        self.manager.reload()
+        return target
 
     def latest_step(self) -> int | None:
         return self.manager.latest_step()

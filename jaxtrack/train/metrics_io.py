@@ -2,8 +2,9 @@
 
 TensorBoard: clu's `metric_writers` package imports TensorFlow (not a dependency), so events are written
 with `tensorboardX` when it is installed (into `<workdir>/tensorboard`), else only JSON lines are written.
-Only process 0 writes. On a resumed run the lines of steps after the restored checkpoint appear twice;
-readers keep the last line per (step, key).
+Only process 0 writes. A run that starts after step s (a restored checkpoint, 0 for a fresh start) first drops
+the lines of later steps, left by the interrupted run, from `metrics.jsonl` (`truncate`) and TensorBoard
+(`purge_step`), so every step appears once.
 """
 
 from __future__ import annotations
@@ -34,21 +35,22 @@ class MetricWriter:
     """Writes scalar dicts per step to `metrics.jsonl` (+ TensorBoard).
 
     Line format: {"step": int, "time": unix seconds, "<name>": float, ...}; non-finite values are written as
-    null (strict JSON).
+    null (strict JSON). `start_step`: the step the run continues after; later steps' lines are dropped first.
     """
 
-    def __init__(self, workdir: str, *, tensorboard: bool = True):
+    def __init__(self, workdir: str, *, tensorboard: bool = True, start_step: int = 0):
         self.enabled = jax.process_index() == 0
         self.path = os.path.join(workdir, "metrics.jsonl")
         self._file = self._tb = None
         if not self.enabled:
             return
         os.makedirs(workdir, exist_ok=True)
+        truncate(self.path, start_step)
         self._file = open(self.path, "a")
         if tensorboard and tensorboardX is None:
             logging.warning("tensorboardX is not installed: metrics go to %s only", self.path)
         elif tensorboard:
-            self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"))
+            self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=start_step + 1)
 
     def write(self, step: int, scalars: dict[str, float]) -> None:
         if not self.enabled:
@@ -67,6 +69,27 @@ class MetricWriter:
             self._file.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def truncate(path: str, step: int) -> int:
+    """Drops the lines of steps after `step`, and unreadable ones (half-written by a killed run), from the
+    metrics.jsonl `path` (atomically; nothing when there is no such file); returns how many were dropped."""
+    if not os.path.exists(path):
+        return 0
+    keep, dropped = [], 0
+    with open(path, "rb") as f:
+        for raw in f:
+            try:
+                row = json.loads(raw)
+            except ValueError:
+                row = None
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+                keep.append(raw.rstrip(b"\n") + b"\n")
+            elif raw.strip():
+                dropped += 1
+    if dropped:
+        write_atomic(path, b"".join(keep))
+    return dropped
 
 
 def read_lines(path: str) -> list[dict]:

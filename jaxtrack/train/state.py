@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxtrack.train.optim import param_path
+
 
 @struct.dataclass
 class TrainState:
@@ -47,3 +49,24 @@ class TrainState:
 def step_key(rng: jax.Array, step: int | jax.Array) -> jax.Array:
     """The typed key of update `step` (0-based): `fold_in(key, step)` of the base key data `rng` [2] uint32."""
     return jax.random.fold_in(jax.random.wrap_key_data(rng), step)
+
+
+def _floats(tree) -> list[tuple[str, jax.Array]]:
+    return [(param_path(p), x) for p, x in jax.tree_util.tree_flatten_with_path(tree)[0]
+            if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+
+
+_leaves_finite = jax.jit(lambda leaves: [jnp.all(jnp.isfinite(x)) for x in leaves])
+
+
+def all_finite(tree) -> jax.Array:
+    """[] bool: no NaN or Inf in any floating-point leaf of `tree` (True without any); traceable."""
+    checks = [jnp.all(jnp.isfinite(x)) for _, x in _floats(tree)]
+    return jnp.all(jnp.stack(checks)) if checks else jnp.bool_(True)
+
+
+def nonfinite_paths(tree) -> list[str]:
+    """Paths ("params/head/kernel") of the floating-point leaves of `tree` holding a NaN or Inf, in tree order."""
+    floats = _floats(tree)
+    finite = jax.device_get(_leaves_finite([x for _, x in floats]))
+    return [path for (path, _), ok in zip(floats, finite) if not ok]
