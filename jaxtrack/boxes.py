@@ -98,3 +98,24 @@ def mask_to_xywh(masks) -> np.ndarray:
     out = np.stack([x0, y0, x1 - x0 + 1, y1 - y0 + 1], -1).astype(np.float32)
     out[empty] = np.nan
     return out
+
+
+def check_init_box(box, where: str, image_hw=None) -> np.ndarray:
+    """The [4] float32 `xywh` box a tracker starts from, validated (every entry point calls this one check):
+    4 finite numbers with w, h > 0 and, with `image_hw` (H, W), overlapping the frame [0, W) x [0, H).
+    ValueError naming `where`, the rule and the box."""
+    try:
+        b = np.asarray(box, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        b = np.zeros(0)
+    shown = ",".join(f"{v:g}" for v in b) if b.size else repr(box)
+    if b.shape != (4,) or not np.isfinite(b).all():
+        raise ValueError(f"{where}: the initial box must be 4 finite numbers x,y,w,h, got {shown}")
+    if b[2] <= 0 or b[3] <= 0:
+        raise ValueError(f"{where}: the initial box x,y,w,h={shown} needs w > 0 and h > 0")
+    if image_hw is not None:
+        h, w = (int(v) for v in image_hw)
+        if b[0] >= w or b[1] >= h or b[0] + b[2] <= 0 or b[1] + b[3] <= 0:
+            raise ValueError(f"{where}: the initial box x,y,w,h={shown} misses the {w}x{h} (WxH) frame; it must "
+                             f"overlap [0, {w}) x [0, {h})")
+    return b.astype(np.float32)

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from etils import epath
 
+from jaxtrack import boxes
 from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.video import Video
 from jaxtrack.eval import metrics
@@ -52,20 +53,29 @@ class Run:
     seconds: np.ndarray
 
 
-def init_box(video: Video) -> np.ndarray:
-    if video.boxes is None or not np.isfinite(video.boxes[0]).all() or (video.boxes[0, 2:] <= 0).any():
-        raise ValueError(f"video {video.name!r}: frame 0 has no valid ground-truth box to initialise on")
-    return video.boxes[0].astype(np.float32)
+def init_box(video: Video, image_hw) -> np.ndarray:
+    """Frame 0's ground-truth box, checked against the frame's (H, W) (`boxes.check_init_box`)."""
+    if video.boxes is None:
+        raise ValueError(f"video {video.name!r}: no ground-truth boxes, nothing to initialise on")
+    return boxes.check_init_box(video.boxes[0], f"video {video.name!r} frame 0", image_hw)
 
 
 def run_sequence(tracker, video: Video) -> Run:
-    """One-pass evaluation: init on frame 0's ground truth, track the rest."""
+    """One-pass evaluation: init on frame 0's ground truth (`init_box`), track the rest (each of frame 0's size:
+    the tracker's state holds it; ValueError naming the first other one)."""
     n = len(video)
     out, scores, seconds = np.zeros((n, 4), np.float32), np.ones(n, np.float32), np.zeros(n)
+    first = None
     for t, frame in enumerate(frames(video)):
+        shape = np.shape(frame)
+        first = first or shape
+        if shape != first:
+            where = video.frame_paths[t] if video.frame_paths is not None else f"video {video.name!r} frame {t}"
+            raise ValueError(f"{where}: frame {t} is {shape[1]}x{shape[0]} (WxH) but frame 0 is {first[1]}x"
+                             f"{first[0]}: the frames of one video must share one size")
         start = time.perf_counter()
         if t == 0:
-            out[0] = init_box(video)
+            out[0] = init_box(video, np.shape(frame)[:2])
             tracker.init(frame, out[0])
         else:
             out[t], scores[t] = tracker.track(frame)

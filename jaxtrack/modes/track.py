@@ -8,7 +8,8 @@ The tracker is the workdir's latest checkpoint (or, with `track_video.exported`,
 `--mode=export` wrote to `<workdir>/export`). Config section `track_video` (`jaxtrack.config.experiment`):
   frames: a glob of one video's frame files (sorted = frame order) with `box` "x,y,w,h" (0-based px) on the
     first frame; empty: the first `num_videos` synthetic test videos of stream `seed` (`synthetic`: SyntheticConfig
-    overrides), whose ground truth is known.
+    overrides), whose ground truth is known. Before anything is written, every frame file is checked (readable,
+    frame 0's size) and the box must have w, h > 0 and overlap the first frame (`images.glob_video`).
 Writes `<workdir>/track/<video>.txt` (x,y,w,h per frame, 0-based, 4 decimals), `<video>.png` (predicted red,
 ground truth green) and `track.json` (per video: frames, FPS and, with ground truth, OTB success AUC and GOT-10k
 AO: the mean IoU over frames 1.. where the target is visible).
@@ -41,13 +42,14 @@ def videos(cfg) -> list[Video]:
 def run(config, workdir: str) -> dict:
     """Tracks the configured videos with the workdir's tracker; returns the `track.json` dict."""
     cfg, workdir = config.track_video, epath.Path(workdir)
+    todo = videos(cfg)  # frames and box checked before the tracker loads and anything is written
     if cfg.exported:
         tracker = export.ExportedTracker(workdir / "export")
     else:
         tracker = jt_workdir.load_tracker(workdir, config=config)
     out_dir, report = workdir / "track", {}
     print(f"track: {tracker.name} ...", flush=True)
-    for video in videos(cfg):
+    for video in todo:
         result = benchmark.run_sequence(tracker, video)
         lines = "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in result.boxes)
         write_atomic(out_dir / f"{video.name}.txt", lines.encode())

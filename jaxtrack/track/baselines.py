@@ -11,6 +11,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from jaxtrack import boxes
+
 
 def _opencv_factory(name: str) -> Callable[[], object]:
     """The `create` of OpenCV's `Tracker<name>` (OpenCV >= 4.5 main namespace, else `cv2.legacy`)."""
@@ -32,9 +34,7 @@ class OpenCVTracker:
         self._box = None
 
     def init(self, frame, box) -> None:
-        box = np.asarray(box, np.float64)
-        if box.shape != (4,) or not np.isfinite(box).all() or (box[2:] <= 0).any():
-            raise ValueError(f"{self.name}: init box must be a finite [4] xywh with w, h > 0, got {box}")
+        box = boxes.check_init_box(box, self.name, np.shape(frame)[:2]).astype(np.float64)
         self._tracker = self._create()
         rect = tuple(round(float(v)) for v in (box[0], box[1], max(box[2], 1), max(box[3], 1)))
         self._tracker.init(cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR), rect)

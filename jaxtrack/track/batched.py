@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from jaxtrack import sharding
+from jaxtrack import boxes, sharding
 from jaxtrack.track import siamese
 
 
@@ -63,6 +63,13 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
     n = len(videos)
     if init_boxes.shape != (n, 4):
         raise ValueError(f"init_boxes must be [N, 4] = {(n, 4)}, got {init_boxes.shape}")
+    for i, video in enumerate(videos):
+        sizes = [np.shape(f)[:2] for f in video]
+        if len(set(sizes)) > 1:
+            t = next(t for t, hw in enumerate(sizes) if hw != sizes[0])
+            raise ValueError(f"videos[{i}] frame {t} is {sizes[t][1]}x{sizes[t][0]} (WxH) but frame 0 is "
+                             f"{sizes[0][1]}x{sizes[0][0]}: the frames of one video must share one size")
+        boxes.check_init_box(init_boxes[i], f"init_boxes[{i}]", sizes[0])
     if mesh is not None and len(mesh.local_devices) < mesh.size:
         return _across_processes(model, config, variables, videos, init_boxes, fns, mesh)
     put = lambda x: x

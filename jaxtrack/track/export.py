@@ -25,12 +25,12 @@ import functools
 import json
 import sys
 
-import cv2
 import jax
 import jax.numpy as jnp
 import numpy as np
 from etils import epath
 
+from jaxtrack import boxes
 from jaxtrack.data.readers import images
 from jaxtrack.files import write_atomic
 from jaxtrack.track import siamese
@@ -98,22 +98,22 @@ def _frame(frame) -> np.ndarray:
 
 
 def track_files(tracker, paths: list[str], box) -> np.ndarray:
-    """Tracks the image files `paths` (sorted order = frame order) from `box` [4] xywh on the first one.
-    Returns [T, 4] float32 boxes (row 0 = `box`)."""
-    out = [np.asarray(box, np.float32)]
+    """Tracks the image files `paths` (sorted order = frame order) from `box` [4] xywh on the first one (checked
+    against it: `boxes.check_init_box`). Returns [T, 4] float32 boxes (row 0 = `box`)."""
+    out = []
     for t, path in enumerate(paths):
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(f"{path}: not a readable image")
-        frame = image[..., ::-1].copy()
+        frame = images.read_image(path)
         if t == 0:
-            tracker.init(frame, box)
+            out.append(boxes.check_init_box(box, f"{path}: --box", frame.shape[:2]))
+            tracker.init(frame, out[0])
         else:
             out.append(tracker.track(frame)[0])
     return np.stack(out)
 
 
 def main(argv: list[str]) -> None:
+    """The frames CLI (module docstring). Bad input (export folder, frames, box) exits with one line, before any
+    output is written."""
     parser = argparse.ArgumentParser(prog="python -m jaxtrack.track.export",
                                      description="Track a folder of frames with an exported tracker.")
     parser.add_argument("export_dir", help="folder written by launch.py --mode=export")
@@ -123,10 +123,10 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     try:
         video = images.glob_video(args.frames, args.box, where="-")
+        out = track_files(ExportedTracker(args.export_dir), list(video.frame_paths), video.boxes[0])
     except (FileNotFoundError, ValueError) as e:
-        parser.error(str(e).replace("-.", "--"))
-    boxes = track_files(ExportedTracker(args.export_dir), list(video.frame_paths), video.boxes[0])
-    np.savetxt(args.out, boxes, fmt="%.4f", delimiter=",")
+        sys.exit(f"{parser.prog}: error: {' '.join(str(e).replace('-.', '--').split())}")
+    write_atomic(epath.Path(args.out), "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in out).encode())
     print(f"tracked {len(video)} frames -> {args.out}")
 
 

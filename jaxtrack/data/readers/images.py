@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import io
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 from etils import epath
+from PIL import Image
 
+from jaxtrack import boxes
 from jaxtrack.data.video import Video
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -71,26 +74,44 @@ def read_image(path: epath.PathLike) -> np.ndarray:
     return decode_image(read_image_bytes(path), str(path))
 
 
-def parse_box(text: str, where: str) -> np.ndarray:
-    """[4] float32 from "x,y,w,h" (brackets allowed) with w, h > 0; ValueError naming `where` and the text."""
+def image_hw(data: bytes, where: str) -> tuple[int, int]:
+    """(H, W) of checked JPEG / PNG bytes as `decode_image` gives them (EXIF rotations applied), from the header."""
     try:
-        box = np.array([float(v) for v in str(text).strip("()[] ").split(",")], np.float32)
+        image = Image.open(io.BytesIO(data))
+        (w, h), turned = image.size, image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # orientation tag
+    except (OSError, SyntaxError) as e:
+        raise ValueError(f"{where}: unreadable image header ({len(data)} bytes: {e})") from None
+    return (w, h) if turned else (h, w)
+
+
+def parse_box(text: str, where: str, hw: tuple[int, int] | None = None) -> np.ndarray:
+    """[4] float32 from "x,y,w,h" (brackets allowed), checked by `boxes.check_init_box` (w, h > 0; with `hw`
+    (H, W), overlapping the frame); ValueError naming `where` and the text."""
+    try:
+        box = [float(v) for v in str(text).strip("()[] ").split(",")]
     except ValueError:
-        box = np.zeros(0, np.float32)
-    if box.shape != (4,) or not np.isfinite(box).all() or (box[2:] <= 0).any():
-        raise ValueError(f"{where} must be x,y,w,h with w, h > 0 (0-based px), got {text!r}")
-    return box
+        box = []
+    if len(box) != 4:
+        raise ValueError(f"{where} must be x,y,w,h (4 numbers, 0-based px), got {text!r}")
+    return boxes.check_init_box(box, where, hw)
 
 
 def glob_video(pattern: str, box: str, *, where: str = "frames") -> Video:
     """A Video over the files matching `pattern` (sorted = frame order) with the first frame's `box` "x,y,w,h"
-    (later boxes unknown: NaN). `where` names the options in error messages, e.g. "config.track_video"."""
+    (later boxes unknown: NaN). Before any tracking, every file is checked (a JPEG / PNG, not cut short) and must
+    have frame 0's size, and `box` must overlap frame 0. `where` names the options in error messages, e.g.
+    "config.track_video"."""
     paths = tuple(sorted(glob.glob(pattern)))
     if not paths:
         raise FileNotFoundError(f"{where}.frames={pattern!r} matches no file")
-    boxes = np.full((len(paths), 4), np.nan, np.float32)
-    boxes[0] = parse_box(box, f"{where}.box")
-    return Video(epath.Path(paths[0]).parent.name or "video", frame_paths=paths, boxes=boxes)
+    sizes = [image_hw(read_image_bytes(p), p) for p in paths]
+    for t, (path, hw) in enumerate(zip(paths, sizes, strict=True)):
+        if hw != sizes[0]:
+            raise ValueError(f"{path}: frame {t} is {hw[1]}x{hw[0]} (WxH) but frame 0 ({paths[0]}) is "
+                             f"{sizes[0][1]}x{sizes[0][0]}: the frames of one video must share one size")
+    init = np.full((len(paths), 4), np.nan, np.float32)
+    init[0] = parse_box(box, f"{where}.box", sizes[0])
+    return Video(epath.Path(paths[0]).parent.name or "video", frame_paths=paths, boxes=init)
 
 
 @dataclasses.dataclass(frozen=True)

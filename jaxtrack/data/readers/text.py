@@ -27,12 +27,13 @@ def read_boxes(path: epath.PathLike, *, one_based: bool) -> np.ndarray:
 
     `one_based`: the file counts pixels from 1 (OTB, LaSOT): x and y are shifted by -1. Lines with NaN or a
     zero width/height (the "absent" convention of GOT-10k, LaSOT, VOT) become NaN rows (the frame is marked
-    invalid, not dropped) and are counted in the log. Malformed lines and negative sizes raise ValueError
-    naming the file and line.
+    invalid, not dropped) and are counted in the log, except on line 1: the first frame's box, which trackers
+    start from, must be valid. Malformed lines, negative sizes and an invalid first box raise ValueError naming
+    the file and line.
     """
     path = epath.Path(path)
-    rows = []
-    for i, line in enumerate(text_lines(path), 1):
+    rows, lines = [], text_lines(path)
+    for i, line in enumerate(lines, 1):
         parts = [p for p in SEPARATORS.split(line.strip()) if p]
         try:
             values = [float(p) for p in parts]
@@ -45,6 +46,9 @@ def read_boxes(path: epath.PathLike, *, one_based: bool) -> np.ndarray:
         rows.append(values)
     boxes = np.array(rows, np.float32)
     invalid = ~np.isfinite(boxes).all(1) | (boxes[:, 2] == 0) | (boxes[:, 3] == 0)
+    if invalid[0]:
+        raise ValueError(f"{path} line 1: the first frame's box must be finite with w, h > 0 (a tracker starts "
+                         f"from it), got {lines[0]!r}")
     boxes[invalid] = np.nan
     if invalid.any():
         logging.info("%s: %d of %d boxes are NaN or zero-area; those frames are marked invalid (NaN box)",
