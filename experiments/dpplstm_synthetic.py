@@ -20,6 +20,7 @@ Choices (tuned on the 16-video val split, never on test):
 """
 
 from ml_collections import ConfigDict
+from ml_collections.config_dict import placeholder
 
 from jaxtrack import config as config_lib
 
@@ -42,7 +43,8 @@ def get_config() -> ConfigDict:
     c.optim.backbone.prefixes = ()
     c.model.name = "summarizer"
     c.model.kwargs = ConfigDict({"hidden": 64, "mlp_hidden": 64, "kernel_dim": 32, "tied_directions": False,
-                                 "activation": "sigmoid"})
+                                 "activation": "sigmoid",
+                                 "projection": ()})  # (r_fwd, r_bwd): an SVD-compressed model (--mode=compress)
     c.task = ConfigDict({"loss": "dpplstm", "dpp_weight": 0.1, "jitter": 1e-3, "mse_target": "scores"})
     c.data.update(dataset="synthetic_videos", split="train", eval_split="val", test_split="test", batch_size=8)
     c.data.options = ConfigDict({"num_train": 128, "num_val": 16, "num_test": 16, "image_format": "jpeg",
@@ -52,4 +54,5 @@ def get_config() -> ConfigDict:
     c.summ = ConfigDict({"mode": "avg", "proportion": 0.15, "plot_video": 0, "max_shot_len": 8,
                          "standardize": True,  # z-score features with the training steps' statistics
                          "folds": 0})  # K > 0: the K-fold protocol (0: 5 folds on tvsum / summe, none otherwise)
+    c.summ.delta_threshold = placeholder(float)  # >= 0: evaluate with the delta trick (models.lstm_cells); None: exact
     return c

@@ -10,6 +10,7 @@ Sections (the same for trackers and the summarizer):
   track {}, track_video {...}       tracker settings over the family's published ones; what `--mode=track` tracks
   eval {...}                        the benchmark `--mode=eval` runs (`jaxtrack.modes.eval`)
   convert {...}                     the PyTorch checkpoint `--mode=convert` turns into a workdir (`jaxtrack.convert`)
+  compress {...}                    the SVD compression / delta-trick table of `--mode=compress` (summarizer)
 Optimizer: pysot's SiamRPN++ recipe (SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs 1e-3 -> 5e-3, log 5e-3 -> 5e-4);
 `jaxtrack.train.optim` documents the fields.
 """
@@ -101,6 +102,15 @@ def experiment(mode: str) -> ConfigDict:
         # pysot / SiamBAN files saw BGR frames: flip the stem conv's input channels so the model takes RGB frames.
         # False for torchvision weights (RGB; train those with task.normalize="imagenet")
         "bgr_to_rgb": True,
+    })
+    c.compress = ConfigDict({  # `--mode=compress` of a trained summarizer (`jaxtrack.modes.compress`)
+        "rank": 0,  # the shared projections' rank per LSTM direction; or
+        "variance": 0.0,  # the smallest rank keeping this fraction of the recurrent weights' sum(s^2)
+        "finetune_epochs": 3,  # epochs of the one trainer on the compressed model (0: none)
+        "out": "",  # the compressed model's workdir ("": <workdir>/compressed/rank<r> or var<v>)
+        "sweep": False,  # instead the table: ranks, variances and delta thresholds next to the uncompressed model
+        "ranks": (48, 32, 16, 8, 4), "variances": (0.9,), "delta_thresholds": (0.0, 0.05, 0.1, 0.2, 0.4),
+        "repeats": 5,  # timing passes over the test videos (the best counts)
     })
     return c
 

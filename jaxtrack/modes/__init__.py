@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 
 # mode -> module under jaxtrack.modes with `run(config, workdir)`; imported only when used.
-MODES = ("data", "train", "summarize", "eval", "track", "export", "bench", "quickstart", "convert")
+MODES = ("data", "train", "summarize", "eval", "track", "export", "bench", "quickstart", "convert", "compress")
 
 
 def get(mode: str) -> Callable:

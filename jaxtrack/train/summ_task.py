@@ -63,6 +63,8 @@ class SummTask:
       dpp_weight: weight of the per-step DPP NLL (dpplstm).
       jitter: DPP similarity jitter (`dpp.dpp_nll`).
       mse_target: what dpplstm's importance regresses to: "keyframes" (0/1) or "scores" (the users' mean).
+      delta_threshold: None, or `predict` runs the LSTMs with the delta trick at this threshold (`Summarizer`);
+        losses always use the model as given.
     """
 
     model: Summarizer = dataclasses.field(default_factory=Summarizer)
@@ -70,6 +72,7 @@ class SummTask:
     dpp_weight: float = 1.0
     jitter: float = 1e-3
     mse_target: str = "keyframes"
+    delta_threshold: float | None = None
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -81,12 +84,15 @@ class SummTask:
         return self.model.init(key, batch["features"], batch["mask"])
 
     def predict(self, params, features: jax.Array, mask: jax.Array) -> dict[str, jax.Array]:
-        """Model outputs (`Summarizer`): logits / importance [B, T], phi [B, T, K]."""
-        return self.model.apply({"params": params}, features, mask)
+        """Model outputs at inference (`Summarizer`, with `delta_threshold`): logits / importance [B, T],
+        phi [B, T, K] (and delta_nnz [B, T, 4] in delta mode)."""
+        model = self.model if self.delta_threshold is None else self.model.clone(delta_threshold=self.delta_threshold)
+        return model.apply({"params": params}, features, mask)
 
     def terms(self, params, batch: dict) -> tuple[jax.Array, dict[str, jax.Array]]:
         """(scalar loss, scalar metrics): batch means of the per-video terms."""
-        loss, metrics = LOSSES[self.loss](self, self.predict(params, batch["features"], batch["mask"]), batch)
+        out = self.model.apply({"params": params}, batch["features"], batch["mask"])
+        loss, metrics = LOSSES[self.loss](self, out, batch)
         return loss.mean(), {k: v.mean() for k, v in metrics.items()}
 
     def loss_fn(self, params, batch_stats, batch: dict, key: jax.Array):
@@ -99,8 +105,14 @@ class SummTask:
 
 
 def make_task(config) -> SummTask:
-    """The SummTask of an experiment config: `config.model.kwargs` (Summarizer fields) and `config.task` (loss,
-    dpp_weight, jitter, mse_target)."""
+    """The SummTask of an experiment config: `config.model.kwargs` (Summarizer fields), `config.task` (loss,
+    dpp_weight, jitter, mse_target) and `config.summ.delta_threshold` (None: the exact LSTMs)."""
     if config.model.get("name", "summarizer") != "summarizer":
         raise ValueError(f"make_task: config.model.name must be 'summarizer', got {config.model.name!r}")
-    return SummTask(model=Summarizer(**dict(config.model.get("kwargs", {}))), **dict(config.get("task", {})))
+    kwargs = dict(config.model.get("kwargs", {}))
+    if "projection" in kwargs:
+        kwargs["projection"] = tuple(kwargs["projection"] or ())
+    threshold = config.get("summ", {}).get("delta_threshold")
+    if threshold is not None and not threshold >= 0:
+        raise ValueError(f"summ.delta_threshold must be >= 0 (or None: the exact LSTMs), got {threshold}")
+    return SummTask(model=Summarizer(**kwargs), delta_threshold=threshold, **dict(config.get("task", {})))

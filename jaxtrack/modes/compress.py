@@ -1,0 +1,135 @@
+"""`--mode=compress`: SVD-compress a trained summarizer (shared projections, `models.lstm_compress`), fine-tune it
+briefly with the one trainer, and evaluate it; or (`compress.sweep`) the table of ranks and delta thresholds.
+
+    python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpp --mode=compress --config.compress.rank=16
+    python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpp --mode=compress --config.compress.variance=0.9
+    python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpp --mode=compress --config.compress.sweep=True
+
+`--workdir` is the trained (uncompressed) summarizer's (`--mode=summarize`); the experiment and overrides must be
+the ones it was trained with. One model (`compress.rank` r, or `compress.variance` v): writes the compressed model
+to `compress.out` (default `<workdir>/compressed/rank<r>` or `var<v>`) as a workdir of its own: config.json (the
+experiment with `model.kwargs.projection` = the ranks, `num_epochs` = `compress.finetune_epochs`, `data.data_dir`
+= the trained run's) and checkpoint 0 (variables only; the trainer fine-tunes from it), then fine-tunes and writes
+`compress_results.{json,md}` there. `workdir.load_summarizer(<out>)` loads it like any other; `--mode=summarize`
+on it needs the same overrides, printed at the end. `compress.sweep`: every `compress.ranks`, `compress.variances`
+(each into `<workdir>/compressed/...` as above) and `compress.delta_thresholds` (the delta trick on the trained
+model, `summ.delta_threshold`) next to the uncompressed model, one row each (`eval.summ_compress`), written to
+`<workdir>/compressed/compress_results.{json,md}`. Data, features and evaluation as `--mode=summarize` (test split).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import ml_collections
+from etils import epath
+
+from jaxtrack import config as config_lib
+from jaxtrack import workdir as jt_workdir
+from jaxtrack.data import tfds_source
+from jaxtrack.eval import summ_compress, summ_predict
+from jaxtrack.files import write_atomic
+from jaxtrack.models import lstm_compress
+from jaxtrack.models.features import FeatureConfig, FrameFeatures, video_features
+from jaxtrack.modes import summarize
+from jaxtrack.train import checkpoint, init_from, summ_task
+
+
+def _data(config, workdir: epath.Path) -> tuple[dict, dict]:
+    """({"train", "test"}: sources, {"train", "test"}: step features, z-scored as in training)."""
+    data = config.data
+    srcs = {k: tfds_source.load(data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
+                                manual_dir=data.manual_dir or None, **data.options.to_dict())
+            for k, split in (("train", data.split), ("test", data.test_split))}
+    extractor = FrameFeatures(FeatureConfig(**config.features.to_dict()))
+    feats = {k: video_features(src, extractor) for k, src in srcs.items()}
+    if config.summ.standardize:
+        z = summ_predict.standardizer(feats["train"])
+        feats = {k: [z(f) for f in fs] for k, fs in feats.items()}
+    return srcs, feats
+
+
+def compressed_config(config, workdir: epath.Path, ranks: tuple[int, ...]) -> ml_collections.ConfigDict:
+    """The compressed model's experiment config (module docstring)."""
+    out = config.copy_and_resolve_references()
+    out.mode = "summarize"
+    with out.unlocked():
+        out.model.kwargs.projection = tuple(int(r) for r in ranks)
+    out.num_epochs = int(config.compress.finetune_epochs)
+    out.data.data_dir = config_lib.data_dir(config, workdir)
+    return out
+
+
+def compress_one(config, workdir: epath.Path, params, srcs, feats, *, rank: int = 0, variance: float = 0.0,
+                 out: str = "") -> tuple[summ_task.SummTask, dict, epath.Path, dict]:
+    """(task, fine-tuned params, its workdir, compression info) of one compressed model; an out workdir holding
+    checkpoints already is reused (the trainer resumes there)."""
+    tag = f"rank{rank}" if rank else f"var{variance:g}"
+    path = epath.Path(out) if out else workdir / "compressed" / tag
+    new_params, kwargs, info = lstm_compress.compress_summarizer(params, config.model.kwargs.to_dict(), rank=rank,
+                                                                 variance=variance)
+    cfg = compressed_config(config, workdir, kwargs["projection"])
+    jt_workdir.write_config(path, cfg)
+    if not checkpoint.steps(path):
+        init_from.save_variables(path, {"params": new_params})
+    print(f"compress {tag}: ranks {kwargs['projection']} (W_h variance kept "
+          f"{', '.join(format(v['variance'], '.3f') for v in info.values())}) -> {path}; fine-tuning "
+          f"{cfg.num_epochs} epochs", flush=True)
+    if cfg.num_epochs > 0:
+        task, state, _ = summarize.fit(cfg, srcs["train"], feats["train"], path)
+        return task, state.params, path, info
+    return summ_task.make_task(cfg), checkpoint.restore_variables(path)["params"], path, info
+
+
+def _write(stem: epath.Path, rows: list[dict], header: str) -> str:
+    table = summ_compress.markdown_table(rows)
+    clean = [{k: v for k, v in r.items() if k != "importance"} for r in rows]
+    write_atomic(stem.parent / f"{stem.name}.json", json.dumps(clean, indent=1).encode())
+    write_atomic(stem.parent / f"{stem.name}.md", f"{header}\n\n{table}\n".encode())
+    return table
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
+    """Compresses (and fine-tunes, evaluates) one model, or the sweep (module docstring); returns the table rows."""
+    workdir, cfg = epath.Path(workdir), config.compress
+    if not cfg.sweep and (cfg.rank > 0) == (cfg.variance > 0):
+        raise ValueError(f"--mode=compress needs one of --config.compress.rank=R or --config.compress.variance=V "
+                         f"(or --config.compress.sweep=True); got rank={cfg.rank}, variance={cfg.variance}")
+    base, params = jt_workdir.load_summarizer(workdir)  # FileNotFoundError: train first
+    base = dataclasses.replace(base, delta_threshold=None)
+    srcs, feats = _data(config, workdir)
+    summ = config.summ
+    evaluate = dict(videos=srcs["test"].videos, features=feats["test"], buckets=tuple(config.data.summ.buckets),
+                    mode=summ.mode, proportion=summ.proportion, seed=config.seed,
+                    max_shot_len=summ.get("max_shot_len", 0), repeats=int(cfg.repeats))
+    print(f"compress: {config.name} in {workdir}: {lstm_compress.count_params(params):,} parameters; "
+          f"{len(srcs['test'].videos)} test videos", flush=True)
+    exact = summ_compress.measure("uncompressed", "–", base, params, **evaluate)
+    if not cfg.sweep:
+        task, new, path, _ = compress_one(config, workdir, params, srcs, feats, rank=int(cfg.rank),
+                                          variance=float(cfg.variance), out=cfg.out)
+        rows = [exact, summ_compress.measure("SVD", str(task.model.projection), task, new, exact=exact["importance"],
+                                             **evaluate)]
+        print(_write(path / "compress_results", rows, f"# {config.name}: SVD-compressed ({path})"))
+        print(f"evaluate it again: python launch.py --experiment={config.name} --mode=summarize --workdir={path} "
+              f"--config.model.kwargs.projection='{tuple(task.model.projection)}' "
+              f"--config.num_epochs={int(cfg.finetune_epochs)} "
+              f"--config.data.data_dir={config_lib.data_dir(config, workdir)}")
+        return rows
+    rows = [exact]
+    for key, values in (("rank", cfg.ranks), ("variance", cfg.variances)):
+        for v in values:
+            task, new, _, _ = compress_one(config, workdir, params, srcs, feats, **{key: v})
+            rows.append(summ_compress.measure(
+                "SVD" + (f" ({cfg.finetune_epochs} ep)" if cfg.finetune_epochs else ""),
+                f"r={'/'.join(map(str, task.model.projection))}" + (f" (v {v:g})" if key == "variance" else ""),
+                task, new, exact=exact["importance"], **evaluate))
+    for th in cfg.delta_thresholds:
+        rows.append(summ_compress.measure("delta", f"{th:g}", dataclasses.replace(base, delta_threshold=float(th)),
+                                          params, exact=exact["importance"], **evaluate))
+    table = _write(workdir / "compressed" / "compress_results", rows,
+                   f"# {config.name}: SVD compression and the delta trick ({len(srcs['test'].videos)} test videos)")
+    print(table)
+    print(f"results: {workdir / 'compressed' / 'compress_results.md'}")
+    return rows
