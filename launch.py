@@ -101,7 +101,7 @@ def check_names(config, where: str = "config") -> None:
     from jaxtrack.eval import datasets
     from jaxtrack.track import baselines
 
-    known = {"model.name": [*families.names(), "summarizer", ""], "data.dataset": list(BUILDERS),
+    known = {"model.name": [*families.names(), "summarizer", "recognizer", ""], "data.dataset": list(BUILDERS),
              "eval.benchmark": list(datasets.DATASETS), "eval.baselines": list(baselines.BASELINES)}
     for key, names in known.items():
         section, field = key.split(".")

@@ -37,6 +37,7 @@ from jaxtrack import families, sharding
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import augment, pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
+from jaxtrack.modes import recognize
 from jaxtrack.train import checkpoint, init_from, metrics_io, trainer
 
 
@@ -115,7 +116,10 @@ def pretrained(config: ml_collections.ConfigDict, workdir: epath.PathLike):
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Trains `config.model.name` on `config.data` pairs into `workdir`; returns the `train_summary.json` dict."""
+    """Trains `config.model.name` on `config.data` pairs into `workdir`; returns the `train_summary.json` dict.
+    Action recognizers (`model.name="recognizer"`) train and evaluate in `jaxtrack.modes.recognize`."""
+    if config.model.name == "recognizer":
+        return recognize.run(config, workdir)
     workdir = epath.Path(workdir)
     config, init = pretrained(config, workdir)
     jt_workdir.write_config(workdir, config)
