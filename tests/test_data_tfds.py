@@ -1,6 +1,7 @@
 """TFDS builders (array_record, no TensorFlow) read back through tfds_source.load, against generator/fixture values."""
 
 import json
+import os
 import pickle
 
 import cv2
@@ -180,3 +181,35 @@ def test_eccv16_builder_rejects_unknown_split_key(tmp_path):
     _summe_files(tmp_path / "raw", [{"train_keys": ["video_1"], "test_keys": ["video_7"]}])
     with pytest.raises(ValueError, match=r"summe_splits.json: split 0 test_keys: \['video_7'\] not in .*\.h5"):
         tfds_source.load("summe", "full", data_dir=tmp_path / "tfds", manual_dir=tmp_path / "raw")
+
+
+def test_prepared_dataset_is_keyed_on_its_source_files(tmp_path, capsys):
+    """An edited ground-truth file (or a splits json added later) rebuilds the prepared configs instead of serving
+    the old boxes; untouched files, or no manual_dir, reuse them."""
+    manual, data_dir = tmp_path / "raw", tmp_path / "tfds"
+    written = _got10k_tree(manual, np.random.default_rng(0))
+    first = tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
+    assert "data: building got10k/videos" in capsys.readouterr().out
+    tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
+    assert "building" not in capsys.readouterr().out  # same files: reused
+    gt = manual / "train" / "GOT-10k_Train_000002" / "groundtruth.txt"
+    gt.write_text("7,7,2,2\n8,8,2,2")  # same size as before: the modification time tells
+    os.utime(gt, ns=(gt.stat().st_atime_ns, gt.stat().st_mtime_ns + 1))
+    stale = tfds_source.load("got10k", "train", data_dir=data_dir)  # no manual_dir: used as it is (the rule)
+    np.testing.assert_array_equal(stale.videos[1].boxes, first.videos[1].boxes)
+    fresh = tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
+    out = capsys.readouterr().out
+    assert "was built from other files than" in out and "rebuilding" in out and "data: built got10k/frames" in out
+    np.testing.assert_array_equal(fresh.videos[1].boxes, [[7, 7, 2, 2], [8, 8, 2, 2]])
+    np.testing.assert_array_equal(fresh.videos[0].boxes[:2], written["GOT-10k_Train_000001"][1][:2])
+    np.testing.assert_array_equal(fresh.frame(1, 1), written["GOT-10k_Train_000002"][0][1])
+
+    summe = tmp_path / "summe"
+    _summe_files(summe, [{"train_keys": ["video_1"], "test_keys": ["video_2"]}])
+    (summe / "summe_splits.json").unlink()
+    tfds_source.load("summe", "full", data_dir=data_dir, manual_dir=summe)
+    with pytest.raises(ValueError, match=r"split 'split0_test': no fold splits; put summe_splits.json"):
+        tfds_source.load("summe", "split0_test", data_dir=data_dir, manual_dir=summe)
+    (summe / "summe_splits.json").write_text(json.dumps([{"train_keys": ["video_1"], "test_keys": ["video_2"]}]))
+    fold = tfds_source.load("summe", "split0_test", data_dir=data_dir, manual_dir=summe)
+    assert [v.name for v in fold.videos] == ["video_2"]

@@ -23,7 +23,7 @@ from etils import epath
 
 from jaxtrack.data.readers.images import decode_image
 from jaxtrack.data.tfds_builders import BUILDERS
-from jaxtrack.data.tfds_builders.common import example_to_video
+from jaxtrack.data.tfds_builders.common import example_to_video, source_key
 from jaxtrack.data.tfds_builders.eccv16 import FULL_SPLIT
 from jaxtrack.data.video import Video
 
@@ -126,6 +126,11 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
          download_and_prepare: bool = True, **config) -> TfdsVideos:
     """Loads split `split` of dataset `name` (a key of `tfds_builders.BUILDERS`) as a VideoDataset.
 
+    A prepared real dataset is keyed on its manual_dir's files (`tfds_builders.common.source_key`: the relative
+    path, size and modification time of every file but the frame images): when `manual_dir` is given and its key
+    differs from the one stored at build time, both configs are rebuilt (the stale ones deleted), saying so in one
+    line. Without `manual_dir` the prepared dataset is used as it is.
+
     Args:
       data_dir: TFDS data directory (default: TFDS's). manual_dir: raw files for the real datasets.
       download_and_prepare: build the `videos` (and `frames`) configs first when they are missing.
@@ -134,7 +139,14 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
     """
     cls = builder_class(name)
     builders = {layout: cls(config=cls.make_config(layout, **config), data_dir=data_dir) for layout in cls.layouts()}
-    for builder in builders.values():
+    key = source_key(manual_dir) if manual_dir and cls.MANUAL_DOWNLOAD_INSTRUCTIONS else None
+    for layout, builder in builders.items():
+        if key is not None and builder.is_prepared() and (builder.info.metadata or {}).get("sources") != key:
+            stale = epath.Path(builder.data_dir)
+            print(f"data: {name}/{layout} in {stale} was built from other files than {manual_dir} holds now "
+                  f"({key['files']} annotation files; sizes or modification times differ): rebuilding", flush=True)
+            stale.rmtree()
+            builders[layout] = builder = cls(config=cls.make_config(layout, **config), data_dir=data_dir)
         if download_and_prepare and not builder.is_prepared():
             _build(builder, tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None)
         elif not builder.is_prepared():

@@ -7,12 +7,17 @@ Every builder has two configs over the same videos in the same order:
   JPEG on request, for generated frames; the original JPEG/PNG file bytes for real datasets), in video
   order then frame order (shuffling disabled), so frame t of video i is record `offset[i] + t` (`offset` =
   cumulative n_frames). A pair sampler reads two records and decodes two images, never a whole video.
+A dataset built from manual_dir records `source_key(manual_dir)` in `info.metadata["sources"]`;
+`tfds_source.load` rebuilds a prepared config whose key differs from the files' (a ground-truth file edited,
+added or removed: sizes and modification times).
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
@@ -20,7 +25,7 @@ import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxtrack.data.readers.images import read_image_bytes
+from jaxtrack.data.readers.images import IMAGE_SUFFIXES, read_image_bytes
 from jaxtrack.data.video import Video
 
 LAYOUTS = ("videos", "frames")
@@ -117,6 +122,22 @@ def frame_bytes(video: Video, t: int, image_format: str) -> bytes:
     return read_image_bytes(video.frame_paths[t])
 
 
+def source_key(manual_dir) -> dict[str, int | str] | None:
+    """What a dataset built from `manual_dir` is keyed on: {"files", "digest": sha1 of (relative path, size,
+    mtime_ns)} of every file under it except frame images (annotations, lists, h5 / json files; the frames, which
+    GOT-10k counts in millions, are not stat'ed). None for a manual_dir that is not a local folder."""
+    root = os.fspath(manual_dir)
+    if not os.path.isdir(root):
+        return None
+    rows = []
+    for folder, _, names in os.walk(root, followlinks=True):
+        for name in names:
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                stat = os.stat(os.path.join(folder, name))
+                rows.append(f"{os.path.relpath(os.path.join(folder, name), root)}\t{stat.st_size}\t{stat.st_mtime_ns}")
+    return {"files": len(rows), "digest": hashlib.sha1("\n".join(sorted(rows)).encode()).hexdigest()}
+
+
 class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Base of the video builders: subclasses give `_split_videos` (split -> video iterator factory)."""
 
@@ -159,6 +180,8 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         """Split name -> zero-argument callable yielding that split's Videos, in a fixed order."""
 
     def _split_generators(self, dl_manager):
+        if self.MANUAL_DOWNLOAD_INSTRUCTIONS:  # built from manual_dir: keyed on its files (`source_key`)
+            self.info.metadata["sources"] = source_key(dl_manager.manual_dir)
         return {split: self._generate_examples(videos) for split, videos in self._split_videos(dl_manager).items()}
 
     def _generate_examples(self, videos: Callable[[], Iterable[Video]]) -> Iterator[tuple[str, dict]]:
