@@ -93,16 +93,15 @@ def prepare_workdir(path: epath.Path) -> None:
 
 
 def check_names(config, where: str = "config") -> None:
-    """ValueError naming the key when a registry does not know a name: `model.name` (a tracker family or
-    "summarizer"), `data.dataset`, `eval.benchmark`, `eval.baselines`; in nested experiment configs (quickstart's)
-    too. The registries are imported here, once a config is resolved (`--list_experiments` stays fast)."""
-    from jaxtrack import families
+    """ValueError naming the key when a registry does not know a name: `data.dataset`, `eval.benchmark` (tracking
+    or VOS), `eval.baselines`; in nested experiment configs (quickstart's) too. The registries are imported here,
+    once a config is resolved (`--list_experiments` stays fast)."""
     from jaxtrack.data.tfds_builders import BUILDERS
-    from jaxtrack.eval import datasets
+    from jaxtrack.eval import datasets, vos_benchmark
     from jaxtrack.track import baselines
 
-    known = {"model.name": [*families.names(), "summarizer", "recognizer", ""], "data.dataset": list(BUILDERS),
-             "eval.benchmark": list(datasets.DATASETS), "eval.baselines": list(baselines.BASELINES)}
+    known = {"data.dataset": list(BUILDERS), "eval.benchmark": [*datasets.DATASETS, *vos_benchmark.BENCHMARKS],
+             "eval.baselines": list(baselines.BASELINES)}
     for key, names in known.items():
         section, field = key.split(".")
         if section in config and field in config[section]:

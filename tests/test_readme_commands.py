@@ -27,7 +27,7 @@ def readme_commands(text: str) -> list[str]:
     found += [span[len("python launch.py"):] for span in re.findall(r"`(python launch\.py[^`]*)`", text)]
     for mode, example in re.findall(r"^\| `(\w+)` \|[^\n]*\| `(--experiment=[^`]*)` \|$", text, re.M):
         found.append(example if "--mode=" in example else f"{example} --mode={mode}")
-    return [" ".join(command.split()) for command in found]
+    return [" ".join(command.split()) for command in found if command.strip()]  # not the bare program name
 
 
 COMMANDS = readme_commands((ROOT / "README.md").read_text())
