@@ -16,8 +16,8 @@ def get_config() -> ConfigDict:
     c = config.experiment("bench")
     c.name = "kernel_bench"
     c.bench = ConfigDict({
-        "shapes": ("siamfc", "siamrpnpp", "siamrpn_up", "acm_search", "acm_template"),
-        "ops": ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv"),
+        "shapes": ("siamfc", "siamrpnpp", "siamrpn_up", "acm_search", "acm_template", "roi_107", "roi_7x7"),
+        "ops": ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv", "roi_align"),
         "impls": (),  # () = every registered impl but "reference" (and "pallas" on CPU)
         "batches": (1, 8, 32, 128),
         "dtypes": ("float32", "bfloat16"),

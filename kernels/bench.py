@@ -30,17 +30,22 @@ from jaxtrack.files import write_atomic
 from jaxtrack.ops import registry
 from kernels import roofline, torch_peer
 
-SHAPES = {  # name -> (ops, template side, search side, C, K or P)
+SHAPES = {  # name -> (ops, template side, search side, C, K or P); roi_align: (ops, Ho = Wo, map side, C, N RoIs)
     "siamfc": (("xcorr", "dw_xcorr"), 6, 22, 256, 1),
     "siamrpnpp": (("xcorr", "dw_xcorr"), 7, 31, 256, 1),
     "siamrpn_up": (("up_xcorr",), 4, 20, 256, 10),
     "acm_search": (("asym_conv",), 5, 29, 256, 256),
     "acm_template": (("asym_conv",), 5, 5, 256, 256),
+    "roi_107": (("roi_align",), 3, 14, 512, 256),  # MDNet: 107 px input, 1/8 stride, 3x3 bins, 256 candidates
+    "roi_7x7": (("roi_align",), 7, 36, 512, 256),  # a 288 px frame crop at 1/8 stride, 7x7 bins, 256 candidates
 }
+ROI_STRIDE = 8  # roi_align cases: boxes in pixels of a (map side * 8) image, adaptive sampling, aligned=True
+ROI_MAX_BATCH = 8  # roi_align: B frames of N RoIs each; larger B is no tracker's load (and needs GBs)
+BENCH_OPS = (*ops.OPS, "roi_align")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("shapes", list(SHAPES), f"Shape presets: {list(SHAPES)}.")
-flags.DEFINE_list("ops", list(ops.OPS), "Operators to time.")
+flags.DEFINE_list("ops", list(BENCH_OPS), "Operators to time.")
 flags.DEFINE_list("impls", [], "Implementations (default: every registered one but 'reference', and "
                   "'pallas' on CPU).")
 flags.DEFINE_list("batches", ["1", "8", "32", "128"], "Batch sizes.")
@@ -68,6 +73,12 @@ class Case:
 
     def arrays(self, rng):
         n = lambda *s: rng.standard_normal(s).astype(np.float32)
+        if self.op == "roi_align":  # MDNet-like candidates: centres in the middle, sides 15-50% of the image
+            side = self.hx * ROI_STRIDE
+            centre = rng.uniform(0.3, 0.7, (self.b, self.k, 2)) * side
+            size = rng.uniform(0.15, 0.5, (self.b, self.k, 2)) * side
+            boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=-1).astype(np.float32)
+            return n(self.b, self.hx, self.hx, self.c), boxes
         x, z = n(self.b, self.hx, self.hx, self.c), n(self.b, self.hz, self.hz, self.c)
         if self.op == "up_xcorr":
             return x, n(self.b, self.hz, self.hz, self.k * self.c)
@@ -76,24 +87,37 @@ class Case:
             return x, z, t(), t(), n(self.k)
         return x, z
 
-    def flops(self) -> float:
+    def flops(self, arrays) -> float:
+        if self.op == "roi_align":  # 4 bilinear multiply-adds per sample and channel, adaptive samples per bin
+            side = (arrays[1][..., 2:] - arrays[1][..., :2]) / ROI_STRIDE
+            samples = np.prod(np.ceil(side / self.hz), axis=-1).sum()
+            return float(2 * 4 * self.c * self.hz * self.hz * samples)
         ho = self.hx - self.hz + 1
         taps = self.b * self.hz * self.hz * self.c
         per_out = {"xcorr": 1, "dw_xcorr": 1, "up_xcorr": self.k, "asym_conv": self.k}[self.op]
         template = 2 * taps * self.k if self.op == "asym_conv" else 0
         return 2 * ho * ho * taps * per_out + template
 
+    def device_arrays(self, host):
+        """The host arrays in the case's dtype (roi_align's boxes stay float32)."""
+        keep = {1} if self.op == "roi_align" else set()
+        return tuple(jnp.asarray(a, np.float32 if i in keep else self.dtype) for i, a in enumerate(host))
+
     def bytes(self, arrays) -> float:
         item = jnp.dtype(self.dtype).itemsize
+        if self.op == "roi_align":
+            return item * (arrays[0].size + self.b * self.k * self.hz * self.hz * self.c) + 4 * arrays[1].size
         ho = self.hx - self.hz + 1
         out_c = {"xcorr": 1, "dw_xcorr": self.c}.get(self.op, self.k)
         return item * (sum(a.size for a in arrays) + self.b * ho * ho * out_c)
 
 
-def call(op, impl):
-    if op == "asym_conv":
+def call(case, impl):
+    if case.op == "asym_conv":
         return lambda x, z, tx, tz, b: ops.asym_conv(x, z, tx, tz, b, impl=impl)
-    return lambda *a: getattr(ops, op)(*a, impl=impl)
+    if case.op == "roi_align":
+        return lambda f, b: ops.roi_align(f, b, case.hz, spatial_scale=1 / ROI_STRIDE, aligned=True, impl=impl)
+    return lambda *a: getattr(ops, case.op)(*a, impl=impl)
 
 
 def default_impls(op: str) -> list[str]:
@@ -134,16 +158,17 @@ def cases(o):
         for op in (op for op in op_names if op in o.ops):
             for dtype in o.dtypes:
                 for b in map(int, o.batches):
-                    yield Case(op, shape, b, hz, hx, c, k, dtype)
+                    if op != "roi_align" or b <= ROI_MAX_BATCH:
+                        yield Case(op, shape, b, hz, hx, c, k, dtype)
 
 
 def run_case(o, case, peak, peers, too_slow, rng):
     """Times every impl of one case under options `o`; returns result rows."""
     host = case.arrays(rng)
-    args = tuple(jnp.asarray(a, case.dtype) for a in host)
+    args = case.device_arrays(host)
     rows = []
     torch_ms = None
-    if peers and case.dtype == "float32":
+    if peers and case.dtype == "float32" and case.op in peers:
         fn, to_torch = peers[case.op]
         targs = to_torch(*host)
         with peers["_torch"].no_grad():
@@ -151,10 +176,10 @@ def run_case(o, case, peak, peers, too_slow, rng):
     for impl in o.impls or default_impls(case.op):
         if (case.op, case.shape, case.dtype, impl) in too_slow:
             continue
-        med, best = time_ms(jax.jit(call(case.op, impl)), args, o.runs, o.budget_s)
+        med, best = time_ms(jax.jit(call(case, impl)), args, o.runs, o.budget_s)
         if med > o.skip_over_ms:
             too_slow.add((case.op, case.shape, case.dtype, impl))
-        flops, nbytes = case.flops(), case.bytes(host)
+        flops, nbytes = case.flops(host), case.bytes(host)
         bound_s = max(flops / (peak.gflops[case.dtype] * 1e9), nbytes / (peak.gbps * 1e9))
         rows.append(dataclasses.asdict(case) | {
             "impl": impl, "median_ms": med, "min_ms": best, "gflops": flops / med / 1e6, "gbps": nbytes / med / 1e6,
@@ -169,7 +194,9 @@ def markdown(rows) -> str:
     for r in rows:
         t = r["torch_ms"]
         peer = (f"{t:.2f} | {t / r['median_ms']:.2f}x") if t else " | "
-        lines.append(f"| {r['op']} | {r['shape']} z{r['hz']}/x{r['hx']} | {r['b']} | {r['dtype']} | {r['impl']} | "
+        shape = (f"{r['shape']} {r['hz']}x{r['hz']} bins, map {r['hx']}, N={r['k']}" if r["op"] == "roi_align"
+                 else f"{r['shape']} z{r['hz']}/x{r['hx']}")
+        lines.append(f"| {r['op']} | {shape} | {r['b']} | {r['dtype']} | {r['impl']} | "
                      f"{r['median_ms']:.3f} | {r['min_ms']:.3f} | {r['gflops']:.1f} | {r['gbps']:.1f} | "
                      f"{r['roofline_pct']:.1f} | {peer} |")
     return "\n".join(lines)

@@ -2,8 +2,10 @@
 counted work matches the direct formulation counted here, and bad options are named."""
 
 import json
+import math
 
 import ml_collections
+import numpy as np
 import pytest
 
 from kernels import bench
@@ -51,3 +53,20 @@ def test_temporal_bench_sampled_vs_exhaustive(tmp_path):
     assert json.loads((tmp_path / "temporal_bench.json").read_text())["rows"][1]["impl"] == "factored"
     with pytest.raises(KeyError, match="segments"):
         bench.temporal_run(ml_collections.ConfigDict({"temporal_bench": {"segments": 8}}), str(tmp_path))
+
+
+def test_bench_roi_align_counts_bilinear_samples(tmp_path):
+    """roi_align rows: 256 RoIs on a 14x14 map, 3x3 bins; the counted work is 4 multiply-adds per channel for every
+    adaptive sample, ceil(roi side on the map / 3) per bin and axis, counted here box by box."""
+    config = ml_collections.ConfigDict({"bench": {"shapes": ["roi_107"], "ops": ["roi_align"], "impls": ["separable"],
+                                                  "batches": ["1", "32"], "dtypes": ["float32"], "runs": 2}})
+    rows = bench.run(config, str(tmp_path))
+    assert [(r["op"], r["b"], r["k"]) for r in rows] == [("roi_align", 1, 256)]  # B=32 x 256 RoIs is not run
+    _, boxes = bench.Case("roi_align", "roi_107", 1, 3, 14, 512, 256, "float32").arrays(np.random.default_rng(0))
+    assert boxes.shape == (1, 256, 4) and (boxes[..., 2:] > boxes[..., :2]).all()
+    samples = sum(math.ceil((x2 - x1) / 8 / 3) * math.ceil((y2 - y1) / 8 / 3) for x1, y1, x2, y2 in boxes[0])
+    r = rows[0]
+    assert r["gflops"] * r["median_ms"] * 1e6 == pytest.approx(2 * 4 * 512 * 9 * samples, rel=1e-6)
+    assert r["gbps"] * r["median_ms"] * 1e6 == pytest.approx(4 * (14 * 14 * 512 + 256 * 9 * 512 + 256 * 4), rel=1e-9)
+    assert "| roi_align | roi_107 3x3 bins, map 14, N=256 | 1 | float32 | separable |" in (
+        tmp_path / "bench.md").read_text()

@@ -7,6 +7,8 @@
     asym_conv_bn_relu(x, z, tx, tz, b, scale, shift, box_embed=)  relu(asym_conv(..) * scale + shift)
     asym_search(x, tx, t, scale=, shift=)  the per-frame part, t [B,P] = conv(z, tz) + b + box_embed precomputed
     concat_conv_reference(x, z, theta, b)  theta [Hz,Wz,2C,P] -> [B,Ho,Wo,P]
+    roi_align(f, boxes, out_size, spatial_scale=, sampling_ratio=, aligned=)  f [B,H,W,C], boxes [B,N,4]
+                                x1,y1,x2,y2 -> [B,N,Ho,Wo,C] (torchvision's semantics; roi_align.py)
 
 Temporal fusion (`temporal`; x [B,K,D] segment features, mask [B,K] real segments):
     consensus(x, mask, mode=avg|max|weighted, weights=)  -> [B,D]   TSN
@@ -27,14 +29,15 @@ Contract (the README's "Operators" section has the table of implementations):
 from jaxtrack.ops import pallas_impls  # noqa: F401  (registers impl="pallas")
 from jaxtrack.ops.asym import asym_conv, asym_conv_bn_relu, asym_search, concat_conv_reference
 from jaxtrack.ops.registry import auto_choice, implementations, register
+from jaxtrack.ops.roi_align import roi_align, roi_align_reference
 from jaxtrack.ops.temporal import consensus, conv3d, relation_tuples, trn_multiscale, trn_relation
 from jaxtrack.ops.xcorr import dw_xcorr, up_xcorr, xcorr
 
-OPS = ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv")
+OPS = ("xcorr", "up_xcorr", "dw_xcorr", "asym_conv")  # the correlation operators (roi_align stands apart)
 TEMPORAL_OPS = ("consensus", "trn_relation", "conv3d")
 
 __all__ = [
     "OPS", "TEMPORAL_OPS", "asym_conv", "asym_conv_bn_relu", "asym_search", "auto_choice", "concat_conv_reference",
-    "consensus", "conv3d", "dw_xcorr", "implementations", "register", "relation_tuples", "trn_multiscale",
-    "trn_relation", "up_xcorr", "xcorr",
+    "consensus", "conv3d", "dw_xcorr", "implementations", "register", "relation_tuples", "roi_align",
+    "roi_align_reference", "trn_multiscale", "trn_relation", "up_xcorr", "xcorr",
 ]

@@ -54,3 +54,26 @@ def check_vector(op: str, name: str, v, shape: tuple[int, ...]) -> None:
     """Validates an optional additive term (bias [P] or box embedding [B, P])."""
     if v is not None and tuple(v.shape) != shape:
         raise ValueError(f"{op}: {name} must have shape {list(shape)}, got {name}.shape={tuple(v.shape)}")
+
+
+def check_rois(op: str, features, boxes) -> None:
+    """Validates RoI Align's `features` [B, H, W, C] (H, W >= 1) against `boxes` [B, N, 4] (x1, y1, x2, y2)."""
+    _rank4(op, "features", features, "[B, H, W, C]")
+    shapes = f"features.shape={tuple(features.shape)}, boxes.shape={tuple(boxes.shape)}"
+    if features.shape[1] < 1 or features.shape[2] < 1:
+        raise ValueError(f"{op}: features must have H, W >= 1; {shapes}")
+    if boxes.ndim != 3 or boxes.shape[2] != 4:
+        raise ValueError(f"{op}: boxes must have shape [B, N, 4] (x1, y1, x2, y2); {shapes}")
+    if boxes.shape[0] != features.shape[0]:
+        raise ValueError(f"{op}: features and boxes must have the same batch size B; {shapes}")
+    if not jnp.issubdtype(boxes.dtype, jnp.floating):
+        raise ValueError(f"{op}: boxes must be a floating dtype, got {boxes.dtype}")
+
+
+def check_pool_size(op: str, out_size) -> tuple[int, int]:
+    """`out_size`: an int or a pair of ints, each >= 1; returns (Ho, Wo)."""
+    pair = (out_size, out_size) if isinstance(out_size, int) else tuple(out_size) if isinstance(
+        out_size, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in pair):
+        raise ValueError(f"{op}: out_size must be an int >= 1 or a pair (Ho, Wo) of them, got {out_size!r}")
+    return pair

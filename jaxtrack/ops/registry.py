@@ -2,8 +2,9 @@
 
 `impl="auto"` reads `auto_table.json` (written by `python -m kernels.bench --write_auto_table`): for the
 current backend and op it takes the measured shape nearest to the call's shape (in log space over
-B, Hz, Hx, C, K/P; same dtype preferred) and uses the implementation that was fastest there. A backend
-with no measurements falls back to `FALLBACK[op]`, XLA's native convolution form.
+B, Hz, Hx, C, K/P; for roi_align: B, Ho, H, C, N; same dtype preferred) and uses the implementation that
+was fastest there. A backend with no measurements falls back to `FALLBACK[op]` (XLA's native convolution
+form for the correlations).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import jax
 
 TABLE_PATH = Path(__file__).with_name("auto_table.json")
 FALLBACK = {"xcorr": "xla_conv", "up_xcorr": "xla_conv", "dw_xcorr": "xla_conv", "asym_conv": "xla_conv",
+            "roi_align": "separable",
             "consensus": "xla", "trn_relation": "factored", "conv3d": "xla_conv"}  # temporal: ops.temporal
 _REGISTRY: dict[str, dict[str, Callable]] = {}
 
