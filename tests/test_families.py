@@ -39,7 +39,8 @@ def experiment(name: str):
 
 
 def test_registry_names_every_family_once():
-    assert families.names() == ["siamfc", "siamrpn", "siamrpnpp", "siamrpnpp_acm", "siamban", "siamban_acm"]
+    assert families.names() == ["siamfc", "siamrpn", "siamrpnpp", "siamrpnpp_acm", "siamban", "siamban_acm",
+                                "siammask", "siammask_acm"]
     assert families.names(evaluated=True) == families.names()
     with pytest.raises(KeyError, match="not a registered tracker family"):
         families.get("siamdw")

@@ -14,6 +14,7 @@ SMALL = {  # every registered tracker at a small width (CPU-fast)
     "siamrpn": {"backbone_args": {"width_mult": 0.25}},
     **{name: {"backbone": "resnet18_small_atrous", "neck_channels": 16}
        for name in ("siamrpnpp", "siamban", "siamrpnpp_acm", "siamban_acm")},
+    **{name: {"backbone": "resnet18_small_atrous", "neck_channels": 16} for name in ("siammask", "siammask_acm")},
 }
 OUT = {  # head outputs at template 127 / search 255, batch 2
     "siamfc": {"cls": (2, 17, 17, 1)},
@@ -22,6 +23,9 @@ OUT = {  # head outputs at template 127 / search 255, batch 2
     "siamban": {"cls": (2, 25, 25, 2), "loc": (2, 25, 25, 4)},
 }
 OUT.update(siamrpnpp_acm=OUT["siamrpnpp"], siamban_acm=OUT["siamban"])
+OUT["siammask"] = OUT["siammask_acm"] = {  # + the 63 x 63 masks, the mask correlation, stem / layer1 / layer2
+    **OUT["siamrpnpp"], "mask": (2, 25, 25, 3969), "corr": (2, 25, 25, 16),
+    "features": ((2, 125, 125, 16), (2, 63, 63, 16), (2, 31, 31, 32))}
 TEMPLATE = {  # the heads' template states (batch 2): AlexNet 6x6x64 features, multi-layer 7x7x16 (neck-cropped)
     "siamfc": {"xcorr": (2, 6, 6, 64)},  # the features themselves
     "siamrpn": {"cls": (2, 4, 4, 64 * 10), "loc": (2, 4, 4, 64 * 20)},  # up-channel kernels
@@ -29,6 +33,8 @@ TEMPLATE = {  # the heads' template states (batch 2): AlexNet 6x6x64 features, m
        for name, p in (("siamrpnpp", "rpn"), ("siamban", "box"))},
     **{name: {f"{p}{i}_{part}": (2, 16) for i in (2, 3, 4) for part in ("cls", "loc")}  # ACM template terms
        for name, p in (("siamrpnpp_acm", "rpn"), ("siamban_acm", "box"))},
+    "siammask": {"rpn": {"rpn2_cls": (2, 5, 5, 16), "rpn2_loc": (2, 5, 5, 16)}, "mask": (2, 5, 5, 16)},
+    "siammask_acm": {"rpn": {"rpn2_cls": (2, 16), "rpn2_loc": (2, 16)}, "mask": (2, 16)},
 }
 Z, X, BOX = (2, 127, 127, 3), (2, 255, 255, 3), (2, 2)
 
@@ -63,8 +69,9 @@ def n_params(variables):
 @pytest.mark.parametrize("name", families.names())
 def test_registered_models_output_sizes(name):
     _, template, out = model_shapes(families.get(name).build(**SMALL[name]))
-    assert {k: v.shape for k, v in out.items()} == OUT[name]
-    assert {k: v.shape for k, v in template.items()} == TEMPLATE[name]
+    shapes = lambda tree: jax.tree.map(lambda a: a.shape, tree)
+    assert shapes(out) == OUT[name]
+    assert shapes(template) == TEMPLATE[name]
 
 
 @pytest.mark.parametrize("name, out", [("siamfc", {"cls": (2, 11, 11, 1)}),

@@ -26,6 +26,8 @@ TINY = {  # family: (model kwargs, template size, search size), as tests/test_tr
     "siamfc": ({"backbone_args": {"width_mult": 0.125, "groups": 1}, "impl": "xla_conv"}, 127, 175),
     "siamrpn": ({"backbone_args": {"width_mult": 0.125}, "impl": "xla_conv"}, 127, 175),
     **{name: (TINY_RESNET, 63, 167) for name in ("siamrpnpp", "siamrpnpp_acm", "siamban", "siamban_acm")},
+    **{name: ({**TINY_RESNET, "mask_size": 15, "refine_sizes": (29, 15, 7), "refine_out": 63}, 63, 167)
+       for name in ("siammask", "siammask_acm")},
 }
 ALEX_DW = {"backbone": "alexnet", "layers": ("layer5",), "neck_channels": None, "anchor_num": 5, "weighted": False}
 MOBILEV2 = {"backbone": "mobilenetv2", "backbone_args": {"width_mult": 1.4, "used_layers": (3, 5, 7)},
@@ -111,8 +113,10 @@ def test_track_of_template_equals_call(name):
     z, x, box = inputs(zs, xs)
     tracked, called = jax.jit(lambda v: two_ways(model, v, z, x, box))(variables)
     assert set(tracked) == set(called) and np.std(np.asarray(called["cls"])) > 0
-    for k in called:
-        np.testing.assert_allclose(np.asarray(tracked[k]), np.asarray(called[k]), rtol=1e-5, atol=1e-5, err_msg=k)
+    for (path, got), want in zip(jax.tree_util.tree_flatten_with_path(tracked)[0], jax.tree.leaves(called),
+                                 strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5,
+                                   err_msg=jax.tree_util.keystr(path))
     if name.endswith("_acm"):  # the box reaches the precomputed template term
         other = jax.jit(lambda v: model.apply(v, x, model.apply(v, z, box * 2, method="template"), method="track"))
         assert not np.allclose(np.asarray(other(variables)["cls"]), np.asarray(called["cls"]))
@@ -161,10 +165,12 @@ def n_kernels(tree, skip=()) -> int:
 def conv_counts(params) -> tuple[int, int, int]:
     """(image, search, template) convolution counts from the parameter tree: every backbone / neck kernel once per
     image; every head kernel once, those of TEMPLATE_SIDE modules on the template side, the others and one
-    correlation (DW / UP / XCorr, ACM's theta_x) per branch on the search side. ACM's theta_z term and box MLP are
+    correlation (DW / UP / XCorr, ACM's theta_x) per branch on the search side (SiamMask's mask branch is one more
+    branch). ACM's theta_z term and box MLP are
     matmuls, not convolutions."""
     image = n_kernels(params["backbone"]) + n_kernels(params.get("neck", {}))
-    branches = [b for b in params["head"].values() if isinstance(b, dict)]
+    branches = [b for b in params["head"].values() if isinstance(b, dict)] + ([params["mask_head"]]
+                                                                             if "mask_head" in params else [])
     search = sum(n_kernels(b, TEMPLATE_SIDE) + 1 for b in branches)
     return image, search, sum(n_kernels(b) - n_kernels(b, TEMPLATE_SIDE) for b in branches)
 

@@ -23,6 +23,9 @@ TINY = {  # model kwargs (and template / search sizes: AlexNet needs >= 127 / 17
     "siamfc": ({"backbone_args": {"width_mult": 0.125, "groups": 1}}, 127, 175),
     "siamrpn": ({"backbone_args": {"width_mult": 0.125}}, 127, 175),
     **{name: (TINY_RESNET, Z, X) for name in ("siamrpnpp", "siamrpnpp_acm", "siamban", "siamban_acm")},
+    # SiamMask: refine windows 29 / 15 / 7 of the 63 template's stem / layer1 / layer2, 63 x 63 masks; 15 x 15 raw
+    **{name: ({**TINY_RESNET, "mask_size": 15, "refine_sizes": (29, 15, 7), "refine_out": 63}, Z, X)
+       for name in ("siammask", "siammask_acm")},
 }
 
 

@@ -8,6 +8,7 @@ placeholders (`"layer{s}.{b}.conv{c}.weight" -> "layer{s}_{b}/conv{c}/kernel"`).
   conv_center  conv, and a [O, I, 1, 1] source fills the centre of a k x k target (zeros elsewhere): torchvision's
                1x1 shortcuts initialising pysot's 3x3 ones
   linear       [O, I] -> [I, O]
+  deconv       torch ConvTranspose2d [I, O, kh, kw] -> [I, kh, kw, O] (SiamMask's refine `deconv` on a 1 x 1 input)
   vector       as is: biases, layer-fusion weights, scales
   bn           the pattern is a BatchNorm module: `.weight` / `.bias` -> params `scale` / `bias`, `.running_mean` /
                `.running_var` -> batch_stats `mean` / `var`, `.num_batches_tracked` dropped
@@ -24,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-CONV, CONV_CENTER, LINEAR, VECTOR, BN = "conv", "conv_center", "linear", "vector", "bn"
-KINDS = (CONV, CONV_CENTER, LINEAR, VECTOR, BN)
+CONV, CONV_CENTER, LINEAR, DECONV, VECTOR, BN = "conv", "conv_center", "linear", "deconv", "vector", "bn"
+KINDS = (CONV, CONV_CENTER, LINEAR, DECONV, VECTOR, BN)
 # torch BatchNorm leaf -> (flax collection, flax leaf); None: dropped
 BN_LEAVES = {"weight": ("params", "scale"), "bias": ("params", "bias"), "running_mean": ("batch_stats", "mean"),
              "running_var": ("batch_stats", "var"), "num_batches_tracked": None}
@@ -138,6 +139,8 @@ def to_flax(kind: str, value: np.ndarray, target: tuple[int, ...]) -> np.ndarray
             value = out
     elif kind == LINEAR:
         value = value.T if value.ndim == 2 else None
+    elif kind == DECONV:
+        value = np.transpose(value, (0, 2, 3, 1)) if value.ndim == 4 else None
     return value if value is not None and value.shape == tuple(target) else None
 
 
@@ -147,6 +150,8 @@ def torch_shape(kind: str, flax_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(flax_shape[i] for i in (3, 2, 0, 1))
     if kind == LINEAR and len(flax_shape) == 2:
         return flax_shape[::-1]
+    if kind == DECONV and len(flax_shape) == 4:
+        return tuple(flax_shape[i] for i in (0, 3, 1, 2))
     return tuple(flax_shape)
 
 

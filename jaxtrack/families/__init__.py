@@ -10,10 +10,10 @@ Adding a tracker: a file here that declares its `Family` objects in `FAMILIES`, 
 
 from __future__ import annotations
 
-from jaxtrack.families import siamban, siamfc, siamrpn
+from jaxtrack.families import siamban, siamfc, siammask, siamrpn
 from jaxtrack.families.family import Family
 
-_MODULES = (siamfc, siamrpn, siamban)
+_MODULES = (siamfc, siamrpn, siamban, siammask)
 REGISTRY: dict[str, Family] = {f.name: f for m in _MODULES for f in m.FAMILIES}
 
 

@@ -4,7 +4,8 @@
     table = backbone_table(model.backbone)  # BackboneTable of an ImageNet backbone file
 
 Zoo checkpoints (pysot `ModelBuilder`, SiamBAN's) hold `backbone.*`, `neck.*` (if any) and `rpn_head.*` (pysot) or
-`head.*` (SiamBAN); they map to the Flax collections' `backbone/`, `neck/` and `head/` subtrees.
+`head.*` (SiamBAN); they map to the Flax collections' `backbone/`, `neck/` and `head/` subtrees. SiamMask's add
+`mask_head.*` and `refine_head.*` (-> `mask_head/`, `refine/`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ def model_table(model) -> tuple[tuple[Rule, ...], BackboneTable]:
     out = nest("backbone.", "backbone/", bb.rules)
     if model.neck is not None:
         out += nest("neck.", "neck/", heads.NECK)
-    return out + nest(prefix, "head/", head), bb
+    out += nest(prefix, "head/", head)
+    mask_head = getattr(model, "mask_head", None)  # SiamMask: pysot's mask_head / refine_head
+    if mask_head is not None:
+        if mask_head.branch != "dw":
+            raise KeyError(f"no torch original for MaskCorr(branch={mask_head.branch!r}): only DW-XCorr heads convert")
+        out += nest("mask_head.", "mask_head/", heads.MASK_CORR)
+    if getattr(model, "refine", None) is not None:
+        out += nest("refine_head.", "refine/", heads.REFINE)
+    return out, bb
 
 
 __all__ = ["BACKBONES", "BackboneTable", "backbone_table", "head_table", "model_table"]

@@ -1,9 +1,10 @@
 """Neck and head tables: pysot / SiamBAN keys (relative to `neck.`, `rpn_head.` or `head.`) -> jaxtrack's
-`models.neck.AdjustAllLayer`, `models.heads` MultiRPN / MultiBAN (branch "dw") and UPChannelRPN parameters."""
+`models.neck.AdjustAllLayer`, `models.heads` MultiRPN / MultiBAN (branch "dw") and UPChannelRPN parameters, and
+SiamMask's mask branch and refine module (`mask_head.`, `refine_head.`: `models.heads.mask`)."""
 
 from __future__ import annotations
 
-from jaxtrack.convert.mapping import BN, CONV, VECTOR, nest, rules
+from jaxtrack.convert.mapping import BN, CONV, DECONV, VECTOR, nest, rules
 
 # pysot AdjustAllLayer: `downsample{l}.downsample` = 1x1 conv (no bias), BN; one layer: `downsample.downsample`.
 NECK = rules(
@@ -43,4 +44,18 @@ UP_RPN = rules(
     ("{side:template|search}_{part:cls|loc}_conv.bias", "{part:cls|loc}/{side:template|search}_conv/bias", VECTOR),
     ("loc_adjust.weight", "loc/adjust/kernel", CONV),
     ("loc_adjust.bias", "loc/adjust/bias", VECTOR),
+)
+
+# pysot MaskCorr (a DepthwiseXCorr to 63 * 63 channels) -> models.heads.mask.MaskCorr (branch "dw"): DW_XCORR's keys.
+MASK_CORR = DW_XCORR
+
+# pysot Refine: v0-2 / h0-2 two 3x3 convs with bias each (Sequential indices 0, 2), deconv (ConvTranspose2d 15 / 15),
+# post0-2 3x3 convs.
+REFINE = rules(
+    ("{m:v|h}{l}.{i}.weight", "{m:v|h}{l}_{i}/kernel", CONV),
+    ("{m:v|h}{l}.{i}.bias", "{m:v|h}{l}_{i}/bias", VECTOR),
+    ("deconv.weight", "deconv_kernel", DECONV),
+    ("deconv.bias", "deconv_bias", VECTOR),
+    ("post{l}.weight", "post{l}/kernel", CONV),
+    ("post{l}.bias", "post{l}/bias", VECTOR),
 )
