@@ -144,7 +144,8 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
         if key is not None and builder.is_prepared() and (builder.info.metadata or {}).get("sources") != key:
             stale = epath.Path(builder.data_dir)
             print(f"data: {name}/{layout} in {stale} was built from other files than {manual_dir} holds now "
-                  f"({key['files']} annotation files; sizes or modification times differ): rebuilding", flush=True)
+                  f"(its {key['files']} files besides the frames differ in names, sizes or times): rebuilding",
+                  flush=True)
             stale.rmtree()
             builders[layout] = builder = cls(config=cls.make_config(layout, **config), data_dir=data_dir)
         if download_and_prepare and not builder.is_prepared():
