@@ -184,8 +184,9 @@ def test_eccv16_builder_rejects_unknown_split_key(tmp_path):
 
 
 def test_prepared_dataset_is_keyed_on_its_source_files(tmp_path, capsys):
-    """An edited ground-truth file (or a splits json added later) rebuilds the prepared configs instead of serving
-    the old boxes; untouched files, or no manual_dir, reuse them."""
+    """An edited ground-truth file (or a splits json added later) rebuilds the prepared videos config instead of
+    serving the old boxes, and the frames config when the videos or their lengths change; untouched files, or no
+    manual_dir, reuse them."""
     manual, data_dir = tmp_path / "raw", tmp_path / "tfds"
     written = _got10k_tree(manual, np.random.default_rng(0))
     first = tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
@@ -199,10 +200,17 @@ def test_prepared_dataset_is_keyed_on_its_source_files(tmp_path, capsys):
     np.testing.assert_array_equal(stale.videos[1].boxes, first.videos[1].boxes)
     fresh = tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
     out = capsys.readouterr().out
-    assert "was built from other files than" in out and "rebuilding" in out and "data: built got10k/frames" in out
+    assert "got10k/videos in" in out and "was built from other files than manual_dir holds now" in out
+    assert "got10k/frames" not in out  # the same videos and lengths: the frames config is kept
     np.testing.assert_array_equal(fresh.videos[1].boxes, [[7, 7, 2, 2], [8, 8, 2, 2]])
     np.testing.assert_array_equal(fresh.videos[0].boxes[:2], written["GOT-10k_Train_000001"][1][:2])
     np.testing.assert_array_equal(fresh.frame(1, 1), written["GOT-10k_Train_000002"][0][1])
+    (manual / "train" / "list.txt").write_text("GOT-10k_Train_000002")  # one video fewer: frames rebuilt too
+    fewer = tfds_source.load("got10k", "train", data_dir=data_dir, manual_dir=manual)
+    out = capsys.readouterr().out
+    assert "got10k/frames in" in out and "holds other videos (names or lengths) than the videos config" in out
+    assert [v.name for v in fewer.videos] == ["GOT-10k_Train_000002"]
+    np.testing.assert_array_equal(fewer.frame(0, 1), written["GOT-10k_Train_000002"][0][1])
 
     summe = tmp_path / "summe"
     _summe_files(summe, [{"train_keys": ["video_1"], "test_keys": ["video_2"]}])

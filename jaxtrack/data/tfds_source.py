@@ -110,6 +110,18 @@ class _LogWriter(io.TextIOBase):
         return len(text)
 
 
+def _stale(builder, key: dict, videos_builder) -> str:
+    """Why a prepared config no longer matches manual_dir's files (`key`, `source_key`), or "" when it does: a
+    `videos` config by its sources, a `frames` config by its videos listing (`tfds_builders.common`)."""
+    meta = builder.info.metadata or {}
+    if builder.builder_config.layout == "videos":
+        return "" if meta.get("sources") == key else (
+            f"was built from other files than manual_dir holds now (its {key['files']} files besides the frames "
+            "differ in names, sizes or modification times)")
+    listing = (videos_builder.info.metadata or {}).get("listing")
+    return "" if meta.get("listing") == listing else "holds other videos (names or lengths) than the videos config"
+
+
 def builder_class(name: str) -> type:
     """The TFDS builder class of dataset `name` (ValueError naming the known ones)."""
     if name not in BUILDERS:
@@ -128,8 +140,9 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
 
     A prepared real dataset is keyed on its manual_dir's files (`tfds_builders.common.source_key`: the relative
     path, size and modification time of every file but the frame images): when `manual_dir` is given and its key
-    differs from the one stored at build time, both configs are rebuilt (the stale ones deleted), saying so in one
-    line. Without `manual_dir` the prepared dataset is used as it is.
+    differs from the one stored at build time, the `videos` config is rebuilt (the stale one deleted), and the
+    `frames` config too when the videos or their lengths changed, each saying so in one line. Without `manual_dir`
+    the prepared dataset is used as it is.
 
     Args:
       data_dir: TFDS data directory (default: TFDS's). manual_dir: raw files for the real datasets.
@@ -140,13 +153,11 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
     cls = builder_class(name)
     builders = {layout: cls(config=cls.make_config(layout, **config), data_dir=data_dir) for layout in cls.layouts()}
     key = source_key(manual_dir) if manual_dir and cls.MANUAL_DOWNLOAD_INSTRUCTIONS else None
-    for layout, builder in builders.items():
-        if key is not None and builder.is_prepared() and (builder.info.metadata or {}).get("sources") != key:
-            stale = epath.Path(builder.data_dir)
-            print(f"data: {name}/{layout} in {stale} was built from other files than {manual_dir} holds now "
-                  f"(its {key['files']} files besides the frames differ in names, sizes or times): rebuilding",
-                  flush=True)
-            stale.rmtree()
+    for layout, builder in builders.items():  # "videos" first
+        why = _stale(builder, key, builders["videos"]) if key is not None and builder.is_prepared() else ""
+        if why:
+            print(f"data: {name}/{layout} in {builder.data_dir} {why}: rebuilding", flush=True)
+            epath.Path(builder.data_dir).rmtree()
             builders[layout] = builder = cls(config=cls.make_config(layout, **config), data_dir=data_dir)
         if download_and_prepare and not builder.is_prepared():
             _build(builder, tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None)

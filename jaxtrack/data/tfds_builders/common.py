@@ -7,9 +7,11 @@ Every builder has two configs over the same videos in the same order:
   JPEG on request, for generated frames; the original JPEG/PNG file bytes for real datasets), in video
   order then frame order (shuffling disabled), so frame t of video i is record `offset[i] + t` (`offset` =
   cumulative n_frames). A pair sampler reads two records and decodes two images, never a whole video.
-A dataset built from manual_dir records `source_key(manual_dir)` in `info.metadata["sources"]`;
-`tfds_source.load` rebuilds a prepared config whose key differs from the files' (a ground-truth file edited,
-added or removed: sizes and modification times).
+A dataset built from manual_dir records `source_key(manual_dir)` in `info.metadata["sources"]`, and each config
+the sha1 of every split's (name, n_frames) list in `info.metadata["listing"]`: `tfds_source.load` rebuilds a
+`videos` config whose sources differ from manual_dir's files now (a ground-truth file edited, added or removed),
+and a `frames` config whose listing differs from its `videos` config's (an edit that keeps the videos and their
+lengths keeps the frames).
 """
 
 from __future__ import annotations
@@ -182,13 +184,20 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _split_generators(self, dl_manager):
         if self.MANUAL_DOWNLOAD_INSTRUCTIONS:  # built from manual_dir: keyed on its files (`source_key`)
             self.info.metadata["sources"] = source_key(dl_manager.manual_dir)
-        return {split: self._generate_examples(videos) for split, videos in self._split_videos(dl_manager).items()}
+        self.info.metadata["listing"] = {}
+        return {split: self._generate_examples(split, videos)
+                for split, videos in self._split_videos(dl_manager).items()}
 
-    def _generate_examples(self, videos: Callable[[], Iterable[Video]]) -> Iterator[tuple[str, dict]]:
+    def _generate_examples(self, split: str, videos: Callable[[], Iterable[Video]]) -> Iterator[tuple[str, dict]]:
+        """The split's examples; records sha1 of its (name, n_frames) list in `info.metadata["listing"][split]`
+        (a `frames` config matches its `videos` config when their listings agree)."""
+        listing = hashlib.sha1()
         for i, video in enumerate(videos()):
+            listing.update(f"{video.name}\t{len(video)}\n".encode())
             if self.builder_config.layout == "videos":
                 yield f"{i:08d}", video_to_example(video)
             else:
                 for t in range(len(video)):
                     image = frame_bytes(video, t, self._image_format())
                     yield f"{i:08d}_{t:08d}", {"video_index": i, "t": t, "image": image}
+        self.info.metadata["listing"][split] = listing.hexdigest()
