@@ -39,8 +39,8 @@ class Family:
         unknown = sorted(set(cfg) - set(tasks.default_config()))
         if unknown:
             raise KeyError(f"config.task: unknown fields {unknown}; valid: {sorted(tasks.default_config())}")
-        weights = losses.LossWeights(cls=self.weights.cls if cfg["cls_weight"] is None else cfg["cls_weight"],
-                                     loc=self.weights.loc if cfg["loc_weight"] is None else cfg["loc_weight"])
+        weights = dataclasses.replace(self.weights, **{k: cfg[f"{k}_weight"] for k in ("cls", "loc", "mask")
+                                                       if cfg[f"{k}_weight"] is not None})
         options = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in cfg["targets"].items()}
         model = self.build(**config.model.kwargs.to_dict())
         return self.task(model, cfg["normalize"], options, weights, cfg["neg_weight"])

@@ -1,5 +1,5 @@
 """SiamMask / SiamMask-ACM (STVIR/pysot `siammask_r50_l3`, foolwood/SiamMask): SiamRPN++'s anchor targets and
-losses on a one-layer DW (or ACM) RPN, plus the mask branch (`models.siammask`)."""
+losses on a one-layer DW (or ACM) RPN, plus the mask branch (`models.siammask`) and its loss (`train.mask_task`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import functools
 from jaxtrack.families.family import Family
 from jaxtrack.models.siammask import siammask
 from jaxtrack.track.siamese import RPNConfig
-from jaxtrack.train import losses, tasks
+from jaxtrack.train import losses
+from jaxtrack.train.mask_task import MaskTask
 
 # experiments/siammask_r50_l3/config.yaml TRACK (penalty_k 0.10, window_influence 0.41, lr 0.32)
 TRACK = RPNConfig(penalty_k=0.10, window_influence=0.41, lr=0.32)
 
 FAMILIES = (
     # model kwargs: models.siammask.siammask's (backbone, neck_channels, mask_size, refine, refine_sizes, ...)
-    Family("siammask", functools.partial(siammask, branch="dw"), tasks.AnchorTask, losses.SIAMRPN_WEIGHTS, TRACK),
-    Family("siammask_acm", functools.partial(siammask, branch="acm"), tasks.AnchorTask, losses.SIAMRPN_WEIGHTS,
-           TRACK),
+    Family("siammask", functools.partial(siammask, branch="dw"), MaskTask, losses.SIAMMASK_WEIGHTS, TRACK),
+    Family("siammask_acm", functools.partial(siammask, branch="acm"), MaskTask, losses.SIAMMASK_WEIGHTS, TRACK),
 )

@@ -19,14 +19,17 @@ from jaxtrack.train.targets import AnchorTargets, PointTargets
 
 @dataclasses.dataclass(frozen=True)
 class LossWeights:
-    """Weights of the classification and localisation terms: total = cls * cls_loss + loc * loc_loss."""
+    """Weights of the classification, localisation (and SiamMask's mask) terms: total = cls * cls_loss + loc *
+    loc_loss (+ mask * mask_loss)."""
 
     cls: float = 1.0
     loc: float = 1.0
+    mask: float = 1.0
 
 
 SIAMRPN_WEIGHTS = LossWeights(cls=1.0, loc=1.2)  # pysot TRAIN.CLS_WEIGHT / LOC_WEIGHT (SiamRPN++)
 SIAMBAN_WEIGHTS = LossWeights(cls=1.0, loc=1.0)  # SiamBAN paper (lambda_1 = lambda_2 = 1), siamban config
+SIAMMASK_WEIGHTS = LossWeights(cls=1.0, loc=1.2, mask=1.0)  # pysot TRAIN.CLS / LOC / MASK_WEIGHT (foolwood: 36 mask)
 
 
 def _check_shape(name: str, shape, expected) -> None:

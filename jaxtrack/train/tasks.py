@@ -33,10 +33,11 @@ EVAL_KEY_SEED = 0  # eval targets sample with a fixed key: eval losses are compa
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """Task settings: normalisation, loss weights (None: the family's published ones) and target options
+    """Task settings: normalisation, loss weights (None: the family's published ones; mask_weight: SiamMask's) and
+    target options
     (`targets` holds AnchorConfig / PointConfig fields, or siamfc_labels' r_pos / r_neg / total_stride)."""
     return ml_collections.ConfigDict({"normalize": "imagenet", "cls_weight": None, "loc_weight": None,
-                                      "neg_weight": 1.0, "targets": {}}, type_safe=False)
+                                      "mask_weight": None, "neg_weight": 1.0, "targets": {}}, type_safe=False)
 
 
 @dataclasses.dataclass(frozen=True)
