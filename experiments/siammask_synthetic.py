@@ -8,8 +8,8 @@ stem / layer1 / layer2 for the refine) with 16 neck channels; schedule and data 
 of `siamfc_synthetic.half_crops` with SiamRPN's anchor settings there (scale 4, positives at IoU > 0.5). At the
 halved crops the mask branch predicts 31 x 31 per window (63 x 63 at 127 / 255) and the refine crops 29 / 15 / 7
 feature windows (61 / 31 / 15) into a 63 x 63 mask of the 63 px exemplar window.
-Not yet measured: the synthetic pairs carry no `search_mask` yet (the mask term is 0 until they do), and STEPS
-(600) is a first guess, not a timed run.
+The pairs carry the synthetic target masks (`data.pairs.masks`: each search crop's `search_mask`). Not yet
+measured: STEPS (600) is a first guess, not a timed run.
 """
 
 from ml_collections import ConfigDict
@@ -27,6 +27,7 @@ def synthetic(c: ConfigDict, name: str) -> ConfigDict:
     c.model.kwargs.update({"mask_size": 31, "refine_sizes": (29, 15, 7), "refine_out": 63})
     c.task.targets = {"scales": (4.0,), "thr_high": 0.5}
     c.track.scales = (4.0,)
+    c.data.pairs.masks = True
     return c
 
 

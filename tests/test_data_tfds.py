@@ -35,6 +35,7 @@ def test_synthetic_roundtrip_is_exact(tmp_path):
         assert got.frames is None and got.features is None and got.picks is None
         for t in range(len(want)):
             np.testing.assert_array_equal(ds.frame(i, t), want.frames[t])
+            np.testing.assert_array_equal(ds.mask(i, t), want.masks[t])  # the target masks travel with the frames
     record = ds.frame_records[ds.frame_index(1, 5)]
     assert (int(record["video_index"]), int(record["t"])) == (1, 5) and isinstance(record["image"], bytes)
     clone = pickle.loads(pickle.dumps(ds))  # grain workers receive the source pickled
@@ -106,6 +107,7 @@ def test_got10k_builder(tmp_path):
         np.testing.assert_array_equal(ds.videos[i].visible, ~invalid)
         for t, image in enumerate(frames):
             np.testing.assert_array_equal(ds.frame(i, t), image)
+    assert ds.mask(0, 0) is None  # a builder without masks keeps its layout
 
 
 def test_got10k_builder_rejects_corrupt_image(tmp_path):

@@ -62,3 +62,14 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, out_size: int, pad=None) ->
     pad = mean_colour(image) if pad is None else tuple(float(v) for v in pad)
     return cv2.warpAffine(image, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=pad)
+
+
+def warp_mask(label_map: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
+    """[H, W] label map (> 0 = target) -> [out_size, out_size] uint8 0 / 1: the binary mask warped by `matrix` [2, 3]
+    as the image crop (bilinear on 0 / 1, background outside the image), then > 0.5 (foolwood/SiamMask's crops)."""
+    if label_map is None or label_map.ndim != 2:
+        raise ValueError(f"mask must be an [H, W] label map, got {None if label_map is None else label_map.shape}")
+    binary = (label_map > 0).astype(np.float32)
+    warped = cv2.warpAffine(binary, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return (warped > 0.5).astype(np.uint8)

@@ -15,6 +15,8 @@ Element (one pair), batched along a new leading axis B by `pair_batches`:
   negative      bool                  search frame from another video
   template_id   [2] int32             (video index, frame index) of the template in the source
   search_id     [2] int32             (video index, frame index) of the search frame
+  search_mask   [255, 255] uint8      with `PairConfig.masks` only: the search frame's target mask (label map > 0)
+                                      warped by the search crop's matrix (bilinear, > 0.5), 1 = target
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class PairConfig:
       gray_prob: probability of turning both crops of a pair gray (pysot `DATASET.GRAY`).
       pairs_per_video: items (TSN template segments) per usable video and epoch.
       template_aug, search_aug: crop augmentation (pysot `DATASET.TEMPLATE` / `DATASET.SEARCH`).
+      masks: add `search_mask` to each pair (SiamMask); the source must hold masks (`VideoDataset.mask`).
     """
 
     template_size: int = 127
@@ -56,6 +59,7 @@ class PairConfig:
     pairs_per_video: int = 1
     template_aug: augment.AugmentConfig = augment.TEMPLATE_AUG
     search_aug: augment.AugmentConfig = augment.SEARCH_AUG
+    masks: bool = False
 
     def __post_init__(self):
         for name in ("neg_prob", "gray_prob"):
@@ -81,6 +85,12 @@ class PairSampler(grain.transforms.RandomMap):
             raise ValueError(f"source: no video has a frame with a valid box ({len(valid)} videos)")
         if config.neg_prob > 0 and len(self.usable) < 2:
             raise ValueError(f"neg_prob={config.neg_prob} needs >= 2 usable videos, got {len(self.usable)}")
+        if config.masks:
+            first = int(self.usable[0])
+            if getattr(source, "mask", None) is None or source.mask(first, int(self.valid[first][0])) is None:
+                raise ValueError(f"data.pairs.masks=True: the source holds no target masks (video "
+                                 f"{source.videos[first].name!r} has none); use a dataset with masks "
+                                 f"(synthetic_videos) or masks=False")
 
     def __len__(self) -> int:
         return len(self.usable) * self.config.pairs_per_video
@@ -100,12 +110,15 @@ class PairSampler(grain.transforms.RandomMap):
         else:
             search_video = video
             t_x = int(rng.choice(frames[np.abs(frames - t_z) <= cfg.frame_range]))
-        template, template_box = self._crop(video, t_z, cfg.template_size, cfg.template_aug, rng, to_gray)
-        search, search_box = self._crop(search_video, t_x, cfg.search_size, cfg.search_aug, rng, to_gray)
-        return {"template": template, "search": search,
+        template, template_box, _ = self._crop(video, t_z, cfg.template_size, cfg.template_aug, rng, to_gray)
+        search, search_box, matrix = self._crop(search_video, t_x, cfg.search_size, cfg.search_aug, rng, to_gray)
+        pair = {"template": template, "search": search,
                 "template_box": template_box.astype(np.float32), "search_box": search_box.astype(np.float32),
                 "negative": np.bool_(negative),
                 "template_id": np.array([video, t_z], np.int32), "search_id": np.array([search_video, t_x], np.int32)}
+        if cfg.masks:
+            pair["search_mask"] = crops.warp_mask(self.source.mask(search_video, t_x), matrix, cfg.search_size)
+        return pair
 
     def _crop(self, video: int, t: int, size: int, aug: augment.AugmentConfig, rng, to_gray: bool):
         box = self.source.videos[video].boxes[t]
@@ -113,7 +126,7 @@ class PairSampler(grain.transforms.RandomMap):
         side = crops.crop_side(box, size, context=self.config.context, template_size=self.config.template_size)
         matrix = crops.crop_matrix(box, side, size, scale=d.scale, shift=d.shift, flip=d.flip)
         crop = crops.warp_crop(self.source.frame(video, t), matrix, size)
-        return augment.photometric(crop, d, to_gray=to_gray), boxes.transform_box(box, matrix)
+        return augment.photometric(crop, d, to_gray=to_gray), boxes.transform_box(box, matrix), matrix
 
 
 def pair_dataset(source: VideoDataset, config: PairConfig = PairConfig(), *, seed: int,

@@ -17,7 +17,8 @@ from jaxtrack.data.video import Video
 
 
 class VideoDataset(Protocol):
-    """`videos[i]` is video i's metadata (no pixels needed); `frame(i, t)` is frame t as [H, W, 3] uint8."""
+    """`videos[i]` is video i's metadata (no pixels needed); `frame(i, t)` is frame t as [H, W, 3] uint8; the
+    sources that can hold masks also have `mask(i, t)`: frame t's [H, W] uint8 label map, or None without masks."""
 
     videos: Sequence[Video]
 
@@ -37,3 +38,8 @@ class InMemoryVideos:
         if not 0 <= t < len(video):
             raise IndexError(f"video {video.name!r}: frame {t} out of range [0, {len(video)})")
         return video.frames[t]
+
+    def mask(self, video_index: int, t: int) -> np.ndarray | None:
+        """[H, W] uint8 label map of frame t (`Video.masks`), or None when the video has no masks."""
+        masks = self.videos[video_index].masks
+        return None if masks is None else masks[t]

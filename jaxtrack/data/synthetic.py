@@ -5,7 +5,8 @@ target moves smoothly with speed, scale, aspect and rotation changes, and a shot
 (fast motion, zoom-in, distractor crossing, occlusion, flash, out-of-view) that is visible in the pixels and
 raises the simulated annotators' importance scores and keyshot picks. Ground truth follows GOT-10k/OTB
 conventions: xywh boxes of the target's in-frame pixels, NaN + `visible=False` when fully occluded or out of
-view, `cover` 0..8, OTB attribute flags measured on what was rendered (see `synthetic_annot`).
+view, `masks` [T, H, W] uint8 (1 = the target's visible pixels: in the frame and not behind an occluder),
+`cover` 0..8, OTB attribute flags measured on what was rendered (see `synthetic_annot`).
 
 Same (index, seed, config) -> identical bytes. Timing: `python -m jaxtrack.data.synthetic --num_videos=300`.
 """
@@ -102,6 +103,7 @@ def make_video(index: int, *, seed: int, config: SyntheticConfig) -> Video:
         boxes=r.boxes,
         visible=visible,
         cover=cover,
+        masks=r.masks,
         user_scores=scores,
         user_summaries=synthetic_annot.user_summaries(user_rng, plan, config.n_annotators, config.summary_ratio),
         change_points=plan.shots,

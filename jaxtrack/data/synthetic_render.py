@@ -205,6 +205,14 @@ class Placed:
         b = other.mask[y0 - other.y0:y1 - other.y0, x0 - other.x0:x1 - other.x0]
         return int(np.count_nonzero(a & b))
 
+    def paint(self, canvas: np.ndarray, value: int) -> None:
+        """Sets the pixels of `canvas` [H, W] this mask covers (inside the canvas) to `value`, in place."""
+        h, w = canvas.shape
+        fx0, fy0 = max(self.x0, 0), max(self.y0, 0)
+        fx1, fy1 = min(self.x0 + self.mask.shape[1], w), min(self.y0 + self.mask.shape[0], h)
+        if fx1 > fx0 and fy1 > fy0:
+            canvas[fy0:fy1, fx0:fx1][self.mask[fy0 - self.y0:fy1 - self.y0, fx0 - self.x0:fx1 - self.x0]] = value
+
 
 def motion_kernel(dx: float, dy: float) -> np.ndarray | None:
     """Normalised line kernel for a blur of length |(dx, dy)| px along that direction, or None below 2 px."""
@@ -263,6 +271,7 @@ class Rendered:
       boxes: [T, 4] float32 xywh of the target's in-frame pixels (occluded parts included), NaN where none.
       inside: [T] fraction of the target inside the frame; occluded: [T] fraction hidden by occluders;
       visible: [T] fraction both inside and not occluded; blur: [T] motion-blur length on the target (px).
+      masks: [T, H, W] uint8 label maps of the target's visible pixels (1; occluded parts 0), as `Video.masks`.
     """
 
     frames: np.ndarray
@@ -271,6 +280,7 @@ class Rendered:
     occluded: np.ndarray
     visible: np.ndarray
     blur: np.ndarray
+    masks: np.ndarray
 
 
 def render_video(rng: np.random.Generator, plan: Plan, height: int, width: int, sprite_size: int) -> Rendered:
@@ -290,7 +300,7 @@ def render_video(rng: np.random.Generator, plan: Plan, height: int, width: int, 
     occluders = [(o, occluder_sprite(rng, o.width, o.height)) for o in plan.occluders]
     shot_of = plan.shot_of
     out = Rendered(np.empty((t_n, height, width, 3), np.uint8), np.full((t_n, 4), np.nan, np.float32),
-                   *(np.zeros(t_n, np.float32) for _ in range(4)))
+                   *(np.zeros(t_n, np.float32) for _ in range(4)), np.zeros((t_n, height, width), np.uint8))
     levels = np.arange(256, dtype=np.float32)[None, :, None]
     for t in range(t_n):
         frame = out.frames[t]
@@ -304,18 +314,22 @@ def render_video(rng: np.random.Generator, plan: Plan, height: int, width: int, 
         out.blur[t] = 0 if kernel is None else np.hypot(*(0.6 * step))
         sprite = front if np.cos(np.deg2rad(pose.yaw[t])) >= 0 else back
         placed = composite(frame, sprite, _affine(pose, t, s), kernel)
+        placed.paint(out.masks[t], 1)
         hidden = 0
         for occ, look in occluders:
             if occ.shot == shot_of[t]:
                 n = look.shape[0]
-                hidden += placed.overlap(composite(frame, look, sprite_affine(n, *occ.center[t], 1, 1, 0)), height,
-                                         width)
+                cover = composite(frame, look, sprite_affine(n, *occ.center[t], 1, 1, 0))
+                hidden += placed.overlap(cover, height, width)
+                cover.paint(out.masks[t], 0)
         full = max(placed.full, 1)
         out.inside[t], out.occluded[t] = placed.inside / full, hidden / full
         out.visible[t] = (placed.inside - hidden) / full
         box = placed.frame_box(height, width)
         if box is not None and out.visible[t] > 0:
             out.boxes[t] = box
+        else:
+            out.masks[t] = 0  # no box, no mask: the annotations agree on absence
         lut = np.clip(levels * plan.gain[t] + plan.offset[t], 0, 255).astype(np.uint8)
         cv2.LUT(frame, lut, dst=frame)
     return out

@@ -4,6 +4,7 @@ one at a time from its `frames` config (`tfds` array_record random access; layou
     ds = load("synthetic_videos", "train", data_dir=d, num_train=8, n_frames=16)
     ds.videos[i].boxes       # frame-less metadata
     ds.frame(i, t)           # [H, W, 3] uint8 RGB, one record read + one image decode
+    ds.mask(i, t)            # [H, W] uint8 label map, or None (datasets without masks)
     ds.frame_records[ds.frame_index(i, t)]  # the raw record, for a grain source ({"video_index", "t", "image"})
 """
 
@@ -16,6 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
@@ -69,6 +71,18 @@ class TfdsVideos:
             raise ValueError(f"{self.name}: frame record {index} holds (video {int(record['video_index'])}, frame "
                              f"{int(record['t'])}), expected {expected}: videos and frames configs disagree, rebuild")
         return decode_image(record["image"], f"{self.name}: video {self.videos[video_index].name!r} frame {t}")
+
+    def mask(self, video_index: int, t: int) -> np.ndarray | None:
+        """[H, W] uint8 label map of frame t of video `video_index`, or None when the dataset stores no masks."""
+        if self.frame_records is None:
+            return None
+        record = self.frame_records[self.frame_index(video_index, t)]
+        if "mask" not in record:
+            return None
+        mask = cv2.imdecode(np.frombuffer(record["mask"], np.uint8), cv2.IMREAD_UNCHANGED)
+        if mask is None or mask.ndim != 2:
+            raise ValueError(f"{self.name}: video {self.videos[video_index].name!r} frame {t}: cannot decode its mask")
+        return mask
 
 
 def _select(builder, split: str) -> tuple[str, np.ndarray | None]:
@@ -176,7 +190,8 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
     starts = np.concatenate([[0], np.cumsum([len(v) for v in stored])]).astype(np.int64)
     frame_records = None
     if "frames" in builders:
-        frame_records = builders["frames"].as_data_source(stored_split, decoders={"image": tfds.decode.SkipDecoding()})
+        skip = {k: tfds.decode.SkipDecoding() for k in ("image", "mask") if k in builders["frames"].info.features}
+        frame_records = builders["frames"].as_data_source(stored_split, decoders=skip)
         if len(frame_records) != starts[-1]:
             raise ValueError(f"{name}/{split}: frames config holds {len(frame_records)} records, videos config "
                              f"counts {starts[-1]} frames: rebuild both")

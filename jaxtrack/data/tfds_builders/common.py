@@ -6,7 +6,8 @@ Every builder has two configs over the same videos in the same order:
 - `frames`: one example per frame, `{"video_index", "t", "image"}` with the image as encoded bytes (PNG, or
   JPEG on request, for generated frames; the original JPEG/PNG file bytes for real datasets), in video
   order then frame order (shuffling disabled), so frame t of video i is record `offset[i] + t` (`offset` =
-  cumulative n_frames). A pair sampler reads two records and decodes two images, never a whole video.
+  cumulative n_frames). Builders with `MASKS` add `"mask"`: the frame's [H, W, 1] uint8 label map
+  (`Video.masks`) as a PNG. A pair sampler reads two records and decodes two images, never a whole video.
 A dataset built from manual_dir records `source_key(manual_dir)` in `info.metadata["sources"]`, and each config
 the sha1 of every split's (name, n_frames) list in `info.metadata["listing"]`: `tfds_source.load` rebuilds a
 `videos` config whose sources differ from manual_dir's files now (a ground-truth file edited, added or removed),
@@ -76,11 +77,13 @@ def video_features() -> tfds.features.FeaturesDict:
     })
 
 
-def frame_features(image_format: str) -> tfds.features.FeaturesDict:
+def frame_features(image_format: str, masks: bool = False) -> tfds.features.FeaturesDict:
+    mask = {"mask": tfds.features.Image(shape=(None, None, 1), encoding_format="png")} if masks else {}
     return tfds.features.FeaturesDict({
         "video_index": tfds.features.Scalar(np.int32),
         "t": tfds.features.Scalar(np.int32),
         "image": tfds.features.Image(shape=(None, None, 3), encoding_format=image_format),
+        **mask,
     })
 
 
@@ -124,6 +127,14 @@ def frame_bytes(video: Video, t: int, image_format: str) -> bytes:
     return read_image_bytes(video.frame_paths[t])
 
 
+def mask_bytes(video: Video, t: int) -> bytes:
+    """Frame t's label map (`Video.masks`) as grayscale PNG bytes."""
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(video.masks[t], np.uint8), ENCODINGS["png"][1])
+    if not ok:
+        raise ValueError(f"video {video.name!r}: png encoding of mask {t} failed")
+    return data.tobytes()
+
+
 def source_key(manual_dir) -> dict[str, int | str] | None:
     """What a dataset built from `manual_dir` is keyed on: {"files", "digest": sha1 of (relative path, size,
     mtime_ns)} of every file under it except frame images (annotations, lists, h5 / json files; the frames, which
@@ -147,6 +158,7 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.0.0": "Initial release."}
     BUILDER_CONFIGS: ClassVar[list] = [VideoBuilderConfig(name=layout, layout=layout) for layout in LAYOUTS]
     IMAGE_FORMAT = "jpeg"  # declared encoding of the `image` feature (decoders sniff the bytes: PNG files pass too)
+    MASKS = False  # the `frames` layout stores each frame's `Video.masks` label map as "mask"
 
     def __init__(self, *, file_format: str = "array_record", **kwargs):
         super().__init__(file_format=file_format, **kwargs)
@@ -172,7 +184,7 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return tfds.core.DatasetInfo(
             builder=self,
             description=(self.__doc__ or "").strip().splitlines()[0],
-            features=video_features() if layout == "videos" else frame_features(self._image_format()),
+            features=video_features() if layout == "videos" else frame_features(self._image_format(), self.MASKS),
             disable_shuffling=True,  # frame record index = offset[video] + t relies on the generation order
             metadata=tfds.core.MetadataDict(),
         )
@@ -199,5 +211,11 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             else:
                 for t in range(len(video)):
                     image = frame_bytes(video, t, self._image_format())
-                    yield f"{i:08d}_{t:08d}", {"video_index": i, "t": t, "image": image}
+                    example = {"video_index": i, "t": t, "image": image}
+                    if self.MASKS:
+                        if video.masks is None:
+                            raise ValueError(f"{self.name}: video {video.name!r} has no masks; this builder stores "
+                                             f"one per frame")
+                        example["mask"] = mask_bytes(video, t)
+                    yield f"{i:08d}_{t:08d}", example
         self.info.metadata["listing"][split] = listing.hexdigest()

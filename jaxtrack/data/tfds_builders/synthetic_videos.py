@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import ClassVar
 
+import tensorflow_datasets as tfds
+
 from jaxtrack.data import synthetic
 from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig
 
@@ -43,7 +45,11 @@ class SyntheticVideosConfig(VideoBuilderConfig):
 class SyntheticVideos(VideoBuilder):
     """Synthetic videos: textured target, look-alike distractors, occluders, shots, simulated annotators."""
 
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.0.0": "Initial release.",
+                                               "1.1.0": "Frames carry the target's mask (label 1, visible part)."}
     BUILDER_CONFIGS: ClassVar[list] = [SyntheticVideosConfig(name=layout, layout=layout) for layout in LAYOUTS]
+    MASKS = True
 
     @classmethod
     def make_config(cls, layout: str, **options) -> str | SyntheticVideosConfig:
