@@ -20,7 +20,7 @@ import jax
 TABLE_PATH = Path(__file__).with_name("auto_table.json")
 FALLBACK = {"xcorr": "xla_conv", "up_xcorr": "xla_conv", "dw_xcorr": "xla_conv", "asym_conv": "xla_conv",
             "roi_align": "separable",
-            "consensus": "xla", "trn_relation": "factored", "conv3d": "xla_conv"}  # temporal: ops.temporal
+            "consensus": "xla", "trn_relation": "gather", "conv3d": "xla_conv"}  # temporal: ops.temporal
 _REGISTRY: dict[str, dict[str, Callable]] = {}
 
 
