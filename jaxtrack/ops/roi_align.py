@@ -27,9 +27,10 @@ Implementations (`impl=`):
   need another impl.
 - "separable": interpolation weights and the bin average factor into y and x, so
   `out[b, n, i, j] = sum_{h, w} Ay[b, n, i, h] Ax[b, n, j, w] F[b, h, w]`: two small weight tensors, then the
-  rows as one matmul with the map and the columns as a fused sum over w. Adaptive sample counts differ per box,
-  so each bin visits a static number of sample slots from its first sample at or after -1: 2 * size + 6 slots
-  hold every sample inside [-1, size], the sample spacing being above 1/2 whenever a bin has two samples or more.
+  rows as one matmul with the map and the columns as a fused sum over w. A weight is a sum of tents over the
+  bin's samples within 1 of the row; adaptive sample counts differ per box, so each (bin, row) visits a static
+  7 sample slots from its first sample at or after row - 1 (the spacing exceeds 1/2 whenever a bin has two
+  samples or more, so at most 4 fall within 1 of a row).
 - "dense": the same weights as one `[Ho * Wo, H * W]` matrix per box, then one matmul with the map.
 - "auto": the fastest measured for the backend (`registry`), else "separable".
 """
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -138,37 +138,34 @@ def _reference(features, boxes, out_hw, spatial_scale, sampling_ratio, aligned):
 # ----------------------------------------------------------------------------------------------------
 # Separable forms.
 
+_SLOTS = 7  # adaptive samples that can fall in [h - 1, h + 1]: at most 4 (spacing > 1/2), + rounding slack
 
-def _axis_weights(start, bin_size, grid, n_out: int, size: int, adaptive: bool, slots: int):
+
+def _axis_weights(start, bin_size, grid, n_out: int, size: int, sampling_ratio: int):
     """`[B, N, n_out, size]`: bin-averaged interpolation weights along one axis (rows or columns).
 
     start, bin_size: the box's first coordinate and bin size on the map; grid: samples per bin (float,
-    `ceil(roi_size / n_out)` when adaptive, may be <= 0: no samples); all `[B, N]`.
+    `ceil(roi_size / n_out)` when adaptive, may be <= 0: no samples); all `[B, N]`. Row h weighs each sample y
+    of the bin by the tent `max(0, 1 - |y' - h|)` of its clamped coordinate y' (torchvision's bilinear weights,
+    0 outside [-1, size]); only samples with y in [h - 1, h + 1] reach it.
     """
     dt = start.dtype
-    base = start[..., None] + jnp.arange(n_out, dtype=dt) * bin_size[..., None]  # [B, N, n_out]
-    grid = grid[..., None, None]
-    slot = jnp.arange(slots, dtype=dt)
-    if adaptive:  # the first sample at or after -1 (minus one for rounding); the slots go on from there
-        spacing = jnp.where(grid[..., 0] >= 1, bin_size[..., None] / jnp.maximum(grid[..., 0], 1), 1.0)
-        first = jnp.floor((-1.0 - base) / spacing - 0.5) - 1
-        first = lax.stop_gradient(jnp.clip(first, 0, jnp.maximum(grid[..., 0] - 1, 0)))
-        index = first[..., None] + slot  # [B, N, n_out, slots]
+    base = (start[..., None] + jnp.arange(n_out, dtype=dt) * bin_size[..., None])[..., None, None]  # [B,N,n_out,1,1]
+    rows = jnp.arange(size, dtype=dt)[:, None]  # [size, 1]
+    bin_size, grid = bin_size[..., None, None, None], grid[..., None, None, None]
+    if sampling_ratio <= 0:  # per-box counts: the first sample at or after h - 1 (one earlier, for rounding) on
+        spacing = jnp.where(grid >= 1, bin_size / jnp.maximum(grid, 1), 1.0)
+        first = jnp.floor((rows - 1.0 - base) / spacing - 0.5) - 1
+        first = lax.stop_gradient(jnp.clip(first, 0, jnp.maximum(grid - 1, 0)))
+        index = first + jnp.arange(_SLOTS, dtype=dt)  # [B, N, n_out, size, _SLOTS]
     else:
-        index = jnp.broadcast_to(slot, (*base.shape, slots))
-    y = base[..., None] + (index + 0.5) * bin_size[..., None, None] / jnp.maximum(grid, 1)
+        index = jnp.arange(sampling_ratio, dtype=dt)  # every sample, broadcast over rows
+    y = base + (index + 0.5) * bin_size / jnp.maximum(grid, 1)
     used = (index < grid) & (y >= -1.0) & (y <= size)
     y = jnp.where(used, y, 0.0)
-    y = jnp.where(y <= 0, 0.0, y)
-    low = jnp.floor(y)
-    top = low >= size - 1
-    low = jnp.where(top, size - 1.0, low)
-    y = jnp.where(top, low, y)
-    high = jnp.where(top, size - 1.0, low + 1)
-    frac = (y - low) * used
-    w = (jax.nn.one_hot(low.astype(jnp.int32), size, dtype=dt) * ((1 - frac) * used)[..., None]
-         + jax.nn.one_hot(high.astype(jnp.int32), size, dtype=dt) * frac[..., None])
-    return w.sum(axis=-2) / jnp.maximum(grid, 1)
+    y = jnp.where(y <= 0, 0.0, jnp.where(y >= size - 1, size - 1.0, y))
+    tent = jnp.maximum(0.0, 1.0 - jnp.abs(y - rows)) * used
+    return tent.sum(axis=-1) / jnp.maximum(grid[..., 0], 1)
 
 
 def _weights(features, boxes, out_hw, spatial_scale, sampling_ratio, aligned):
@@ -180,12 +177,10 @@ def _weights(features, boxes, out_hw, spatial_scale, sampling_ratio, aligned):
     roi_h, roi_w = y2 - y1, x2 - x1
     if not aligned:
         roi_h, roi_w = jnp.maximum(roi_h, 1.0), jnp.maximum(roi_w, 1.0)
-    adaptive = sampling_ratio <= 0
     axes = []
     for start, roi, n_out, size in ((y1, roi_h, ho, h), (x1, roi_w, wo, w)):
-        grid = lax.stop_gradient(jnp.ceil(roi / n_out)) if adaptive else jnp.full_like(roi, sampling_ratio)
-        slots = 2 * size + 6 if adaptive else sampling_ratio
-        axes.append(_axis_weights(start, roi / n_out, grid, n_out, size, adaptive, slots))
+        grid = lax.stop_gradient(jnp.ceil(roi / n_out)) if sampling_ratio <= 0 else jnp.full_like(roi, sampling_ratio)
+        axes.append(_axis_weights(start, roi / n_out, grid, n_out, size, sampling_ratio))
     return axes[0], axes[1], features.astype(acc)
 
 
