@@ -107,9 +107,11 @@ def experiment(mode: str) -> ConfigDict:
         "rank": 0,  # the shared projections' rank per LSTM direction; or
         "variance": 0.0,  # the smallest rank keeping this fraction of the recurrent weights' sum(s^2)
         "finetune_epochs": 3,  # epochs of the one trainer on the compressed model (0: none)
+        "finetune_lr": 1e-4,  # its constant learning rate, no warm-up (0: the experiment's optim.lr / warmup)
         "out": "",  # the compressed model's workdir ("": <workdir>/compressed/rank<r> or var<v>)
         "sweep": False,  # instead the table: ranks, variances and delta thresholds next to the uncompressed model
-        "ranks": (48, 32, 16, 8, 4), "variances": (0.9,), "delta_thresholds": (0.0, 0.05, 0.1, 0.2, 0.4),
+        "ranks": (48, 32, 16, 8, 4), "variances": (0.9, 0.5),
+        "delta_thresholds": (0.0, 0.05, 0.1, 0.2, 0.4, 0.8),
         "repeats": 5,  # timing passes over the test videos (the best counts)
     })
     return c

@@ -179,7 +179,7 @@ def test_compress_mode_full_rank_matches_and_sweep(tmp_path):
     x, mask = _inputs(d=14)
     init_from.save_variables(workdir, make_task(c).model.init(jax.random.key(0), x, mask))
     c.compress.update(rank=8, finetune_epochs=0, repeats=1)  # full rank, no fine-tuning: the same model
-    exact, full = compress.run(c, str(workdir))
+    exact, full = compress.run(c, str(workdir))  # finetune_epochs 0: no fine-tuned row
     for k in ("f", "tau", "rho"):
         assert full[k] == pytest.approx(exact[k], abs=1e-9)
     assert full["drift"][1] < 1e-5 and full["params"] > exact["params"]  # P and Z at full rank cost more
@@ -187,10 +187,12 @@ def test_compress_mode_full_rank_matches_and_sweep(tmp_path):
     assert task.model.projection == (8, 8) and params["lstm_fwd"]["proj"]["kernel"].shape == (8, 8)
     c.compress.update(sweep=True, ranks=(2,), variances=(), delta_thresholds=(0.0, 1.0), finetune_epochs=1)
     rows = compress.run(c, str(workdir))
-    assert [r["setting"] for r in rows] == ["–", "r=2/2", "0", "1"]
-    assert rows[2]["f"] == pytest.approx(rows[0]["f"]) and rows[2]["drift"][1] < 1e-5
-    assert rows[3]["zeroed"] > rows[2]["zeroed"] >= 0 and rows[3]["macs"] < rows[0]["macs"]
-    assert (workdir / "compressed" / "compress_results.md").read_text().count("\n|") == 6  # header, rule, 4 rows
+    assert [(r["model"], r["setting"]) for r in rows] == [("uncompressed", "–"), ("SVD", "r=2/2"),
+                                                          ("SVD + 1 ep", "r=2/2"), ("delta", "0"), ("delta", "1")]
+    assert rows[3]["f"] == pytest.approx(rows[0]["f"]) and rows[3]["drift"][1] < 1e-5
+    assert rows[4]["zeroed"] > rows[3]["zeroed"] >= 0 and rows[4]["macs"] < rows[0]["macs"]
+    assert rows[1]["params"] == rows[2]["params"] < rows[0]["params"]
+    assert (workdir / "compressed" / "compress_results.md").read_text().count("\n|") == 7  # header, rule, 5 rows
     c.compress.update(sweep=False, rank=0)
     with pytest.raises(ValueError, match=r"compress\.rank=R or --config\.compress\.variance=V"):
         compress.run(c, str(workdir))

@@ -9,12 +9,14 @@ briefly with the one trainer, and evaluate it; or (`compress.sweep`) the table o
 the ones it was trained with. One model (`compress.rank` r, or `compress.variance` v): writes the compressed model
 to `compress.out` (default `<workdir>/compressed/rank<r>` or `var<v>`) as a workdir of its own: config.json (the
 experiment with `model.kwargs.projection` = the ranks, `num_epochs` = `compress.finetune_epochs`, `data.data_dir`
-= the trained run's) and checkpoint 0 (variables only; the trainer fine-tunes from it), then fine-tunes and writes
-`compress_results.{json,md}` there. `workdir.load_summarizer(<out>)` loads it like any other; `--mode=summarize`
-on it needs the same overrides, printed at the end. `compress.sweep`: every `compress.ranks`, `compress.variances`
-(each into `<workdir>/compressed/...` as above) and `compress.delta_thresholds` (the delta trick on the trained
-model, `summ.delta_threshold`) next to the uncompressed model, one row each (`eval.summ_compress`), written to
-`<workdir>/compressed/compress_results.{json,md}`. Data, features and evaluation as `--mode=summarize` (test split).
+= the trained run's, `optim.lr` constant `compress.finetune_lr` when > 0) and checkpoint 0 (variables only), which
+the trainer fine-tunes from (a fresh optimizer). Then `compress_results.{json,md}`
+there: rows uncompressed, as compressed, fine-tuned. `workdir.load_summarizer(<out>)` loads it like any other;
+`--mode=summarize` on it needs the overrides printed at the end. `compress.sweep`: every `compress.ranks` and
+`compress.variances` (each into `<workdir>/compressed/...` as above, two rows) and `compress.delta_thresholds` (the
+delta trick on the trained model, `summ.delta_threshold`) next to the uncompressed model (`eval.summ_compress`),
+in `<workdir>/compressed/compress_results.{json,md}`. Data, features and evaluation as `--mode=summarize` (test
+split).
 """
 
 from __future__ import annotations
@@ -56,15 +58,18 @@ def compressed_config(config, workdir: epath.Path, ranks: tuple[int, ...]) -> ml
     out.mode = "summarize"
     with out.unlocked():
         out.model.kwargs.projection = tuple(int(r) for r in ranks)
+        if config.compress.finetune_lr > 0:
+            out.optim.lr = ml_collections.ConfigDict({"type": "constant", "start_lr": config.compress.finetune_lr})
+            out.optim.warmup.epochs = 0
     out.num_epochs = int(config.compress.finetune_epochs)
     out.data.data_dir = config_lib.data_dir(config, workdir)
     return out
 
 
 def compress_one(config, workdir: epath.Path, params, srcs, feats, *, rank: int = 0, variance: float = 0.0,
-                 out: str = "") -> tuple[summ_task.SummTask, dict, epath.Path, dict]:
-    """(task, fine-tuned params, its workdir, compression info) of one compressed model; an out workdir holding
-    checkpoints already is reused (the trainer resumes there)."""
+                 out: str = "") -> tuple[summ_task.SummTask, dict, dict, epath.Path]:
+    """(task, params as compressed, fine-tuned params, its workdir) of one compressed model; an out workdir
+    holding checkpoints already is reused (the trainer resumes there)."""
     tag = f"rank{rank}" if rank else f"var{variance:g}"
     path = epath.Path(out) if out else workdir / "compressed" / tag
     new_params, kwargs, info = lstm_compress.compress_summarizer(params, config.model.kwargs.to_dict(), rank=rank,
@@ -73,13 +78,27 @@ def compress_one(config, workdir: epath.Path, params, srcs, feats, *, rank: int 
     jt_workdir.write_config(path, cfg)
     if not checkpoint.steps(path):
         init_from.save_variables(path, {"params": new_params})
+    new_params = checkpoint.restore_variables(path, 0)["params"]
     print(f"compress {tag}: ranks {kwargs['projection']} (W_h variance kept "
           f"{', '.join(format(v['variance'], '.3f') for v in info.values())}) -> {path}; fine-tuning "
           f"{cfg.num_epochs} epochs", flush=True)
     if cfg.num_epochs > 0:
         task, state, _ = summarize.fit(cfg, srcs["train"], feats["train"], path)
-        return task, state.params, path, info
-    return summ_task.make_task(cfg), checkpoint.restore_variables(path)["params"], path, info
+        return task, new_params, state.params, path
+    return summ_task.make_task(cfg), new_params, new_params, path
+
+
+def _ranks(task: summ_task.SummTask) -> str:
+    return "r=" + "/".join(map(str, task.model.projection))
+
+
+def _svd_rows(task, new, tuned, setting: str, epochs: int, exact: dict, evaluate: dict) -> list[dict]:
+    """The compressed model's row as compressed and, after fine-tuning, as fine-tuned."""
+    rows = [summ_compress.measure("SVD", setting, task, new, exact=exact["importance"], **evaluate)]
+    if epochs:
+        rows.append(summ_compress.measure(f"SVD + {epochs} ep", setting, task, tuned, exact=exact["importance"],
+                                          **evaluate))
+    return rows
 
 
 def _write(stem: epath.Path, rows: list[dict], header: str) -> str:
@@ -107,10 +126,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
           f"{len(srcs['test'].videos)} test videos", flush=True)
     exact = summ_compress.measure("uncompressed", "–", base, params, **evaluate)
     if not cfg.sweep:
-        task, new, path, _ = compress_one(config, workdir, params, srcs, feats, rank=int(cfg.rank),
-                                          variance=float(cfg.variance), out=cfg.out)
-        rows = [exact, summ_compress.measure("SVD", str(task.model.projection), task, new, exact=exact["importance"],
-                                             **evaluate)]
+        task, new, tuned, path = compress_one(config, workdir, params, srcs, feats, rank=int(cfg.rank),
+                                              variance=float(cfg.variance), out=cfg.out)
+        rows = [exact, *_svd_rows(task, new, tuned, _ranks(task), cfg.finetune_epochs, exact, evaluate)]
         print(_write(path / "compress_results", rows, f"# {config.name}: SVD-compressed ({path})"))
         print(f"evaluate it again: python launch.py --experiment={config.name} --mode=summarize --workdir={path} "
               f"--config.model.kwargs.projection='{tuple(task.model.projection)}' "
@@ -120,11 +138,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
     rows = [exact]
     for key, values in (("rank", cfg.ranks), ("variance", cfg.variances)):
         for v in values:
-            task, new, _, _ = compress_one(config, workdir, params, srcs, feats, **{key: v})
-            rows.append(summ_compress.measure(
-                "SVD" + (f" ({cfg.finetune_epochs} ep)" if cfg.finetune_epochs else ""),
-                f"r={'/'.join(map(str, task.model.projection))}" + (f" (v {v:g})" if key == "variance" else ""),
-                task, new, exact=exact["importance"], **evaluate))
+            task, new, tuned, _ = compress_one(config, workdir, params, srcs, feats, **{key: v})
+            setting = _ranks(task) + (f" (v {v:g})" if key == "variance" else "")
+            rows += _svd_rows(task, new, tuned, setting, cfg.finetune_epochs, exact, evaluate)
     for th in cfg.delta_thresholds:
         rows.append(summ_compress.measure("delta", f"{th:g}", dataclasses.replace(base, delta_threshold=float(th)),
                                           params, exact=exact["importance"], **evaluate))
