@@ -6,8 +6,9 @@
 Writes to the workdir what the trainer writes (checkpoints/, metrics.jsonl, tensorboard/) plus `loss_curve.png`
 (train losses and eval loss per logged step) and `train_summary.json` (first / last logged loss, steps/s, pairs/s).
 The dataset is built (TFDS array_record) on first use under `config.data.data_dir`, default `<workdir>/../tfds`
-(`jaxtrack.config.data_dir`: runs side by side share it). A rerun in the same workdir resumes from its last
-checkpoint, data iterator included (grain `get_state` / `set_state`).
+(`jaxtrack.config.data_dir`: runs side by side share it). A rerun in the same workdir resumes from its newest
+intact checkpoint, data iterator included (grain `get_state` / `set_state`; `jaxtrack.train.trainer`). Impossible
+trainer settings stop the run before the dataset build (`trainer.check_config`).
 
 Pretrained weights (`pretrained`): `config.model.init_from` loads a converted backbone (`--mode=convert`,
 `convert.kind=backbone`) before step 0; in a workdir converted from a whole model (`--mode=convert`) training
@@ -120,6 +121,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     Action recognizers (`model.name="recognizer"`) train and evaluate in `jaxtrack.modes.recognize`."""
     if config.model.name == "recognizer":
         return recognize.run(config, workdir)
+    trainer.check_config(config)  # before the dataset build
     workdir = epath.Path(workdir)
     config, init = pretrained(config, workdir)
     jt_workdir.write_config(workdir, config)
