@@ -104,6 +104,7 @@ def experiment(mode: str) -> ConfigDict:
         "bgr_to_rgb": True,
     })
     c.compress = ConfigDict({  # `--mode=compress` of a trained summarizer (`jaxtrack.modes.compress`)
+        "fold": 0,  # TVSum / SumMe: the fold of the k-fold run (`<workdir>/split<k>`) to compress
         "rank": 0,  # the shared projections' rank per LSTM direction; or
         "variance": 0.0,  # the smallest rank keeping this fraction of the recurrent weights' sum(s^2)
         "finetune_epochs": 3,  # epochs of the one trainer on the compressed model (0: none)

@@ -1,6 +1,7 @@
 """`--mode=summarize` on an eccv16 dataset: the command line the README gives (`--config.data.dataset=summe
 --config.data.manual_dir=...`, no folds set) runs the 5 canonical splits end to end on a tiny eccv16 h5 file
-written here (SumMe layout, 5 videos of 2-frame shots, a tiny model for 1 epoch); bad videos stop it in one line."""
+written here (SumMe layout, 5 videos of 2-frame shots, a tiny model for 1 epoch), and `--mode=compress` takes a fold
+of it; bad videos stop it in one line."""
 
 import json
 
@@ -81,6 +82,14 @@ def test_five_canonical_splits_from_the_readme_command(tmp_path):
     (pred,) = summ_predict.predict(task, params, [z(video.features)], c.data.summ.buckets)
     row = summ_eval.score_steps(video, pred["importance"], video.change_points, mode="max")
     assert row == out["splits"][1]["model"]["videos"][0]
+
+    # --mode=compress on fold 1 of the run: at full rank, without fine-tuning, the same figures as its cv row.
+    c.compress.update(fold=1, rank=4, finetune_epochs=0, repeats=1)
+    exact, full = modes.get("compress")(c, str(workdir))
+    for key in ("f", "tau", "rho"):
+        assert exact[key] == pytest.approx(out["splits"][1]["model"]["mean"][key], nan_ok=True)
+        assert full[key] == pytest.approx(exact[key], nan_ok=True, abs=1e-9)
+    assert (workdir / "split1" / "compressed" / "rank4" / "compress_results.md").exists()
 
 
 @pytest.mark.parametrize("bad, message", [

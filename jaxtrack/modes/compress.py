@@ -6,17 +6,23 @@ briefly with the one trainer, and evaluate it; or (`compress.sweep`) the table o
     python launch.py --experiment=dpplstm_synthetic --workdir=runs/dpp --mode=compress --config.compress.sweep=True
 
 `--workdir` is the trained (uncompressed) summarizer's (`--mode=summarize`); the experiment and overrides must be
-the ones it was trained with. One model (`compress.rank` r, or `compress.variance` v): writes the compressed model
-to `compress.out` (default `<workdir>/compressed/rank<r>` or `var<v>`) as a workdir of its own: config.json (the
-experiment with `model.kwargs.projection` = the ranks, `num_epochs` = `compress.finetune_epochs`, `data.data_dir`
-= the trained run's, `optim.lr` constant `compress.finetune_lr` when > 0) and checkpoint 0 (variables only), which
-the trainer fine-tunes from (a fresh optimizer). Then `compress_results.{json,md}`
-there: rows uncompressed, as compressed, fine-tuned. `workdir.load_summarizer(<out>)` loads it like any other;
-`--mode=summarize` on it needs the overrides printed at the end. `compress.sweep`: every `compress.ranks` and
-`compress.variances` (each into `<workdir>/compressed/...` as above, two rows) and `compress.delta_thresholds` (the
-delta trick on the trained model, `summ.delta_threshold`) next to the uncompressed model (`eval.summ_compress`),
-in `<workdir>/compressed/compress_results.{json,md}`. Data, features and evaluation as `--mode=summarize` (test
-split).
+the ones it was trained with. On TVSum / SumMe (eccv16 features, trained by the k-fold protocol) it is the k-fold
+run's workdir, and `--config.compress.fold=k` picks the fold whose model (`<workdir>/split<k>`) is compressed and
+tested on `split<k>_test`:
+
+    python launch.py --experiment=dpplstm_synthetic --workdir=runs/tvsum --mode=compress --config.data.dataset=tvsum \
+        --config.data.manual_dir=/data/eccv16 --config.compress.fold=0 --config.compress.sweep=True
+
+One model (`compress.rank` r, or `compress.variance` v): writes the compressed model to `compress.out` (default
+`<workdir>/compressed/rank<r>` or `var<v>`) as a workdir of its own: config.json (the experiment with
+`model.kwargs.projection` = the ranks, `num_epochs` = `compress.finetune_epochs`, `data.data_dir` = the trained
+run's, `optim.lr` constant `compress.finetune_lr` when > 0) and checkpoint 0 (variables only), which the trainer
+fine-tunes from (a fresh optimizer). Then `compress_results.{json,md}` there: rows uncompressed, as compressed,
+fine-tuned. `workdir.load_summarizer(<out>)` loads it like any other; `--mode=summarize` on it needs the overrides
+printed at the end. `compress.sweep`: every `compress.ranks` and `compress.variances` (each into
+`<workdir>/compressed/...` as above, two rows) and `compress.delta_thresholds` (the delta trick on the trained
+model, `summ.delta_threshold`) next to the uncompressed model (`eval.summ_compress`), in
+`<workdir>/compressed/compress_results.{json,md}`. Data, features and evaluation as `--mode=summarize` (test split).
 """
 
 from __future__ import annotations
@@ -39,17 +45,33 @@ from jaxtrack.train import checkpoint, init_from, summ_task
 
 
 def _data(config, workdir: epath.Path) -> tuple[dict, dict]:
-    """({"train", "test"}: sources, {"train", "test"}: step features, z-scored as in training)."""
+    """({"train", "test"}: sources, {"train", "test"}: step features, z-scored as in training): extracted from the
+    frames, or the eccv16 files' stored features."""
     data = config.data
+    frames = tfds_source.stores_frames(data.dataset)
+    options = data.options.to_dict() if frames else {}  # eccv16: no options
     srcs = {k: tfds_source.load(data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
-                                manual_dir=data.manual_dir or None, **data.options.to_dict())
+                                manual_dir=data.manual_dir or None, **options)
             for k, split in (("train", data.split), ("test", data.test_split))}
-    extractor = FrameFeatures(FeatureConfig(**config.features.to_dict()))
-    feats = {k: video_features(src, extractor) for k, src in srcs.items()}
+    if frames:
+        extractor = FrameFeatures(FeatureConfig(**config.features.to_dict()))
+        feats = {k: video_features(src, extractor) for k, src in srcs.items()}
+    else:
+        feats = {k: [v.features for v in src.videos] for k, src in srcs.items()}
     if config.summ.standardize:
         z = summ_predict.standardizer(feats["train"])
         feats = {k: [z(f) for f in fs] for k, fs in feats.items()}
     return srcs, feats
+
+
+def fold_config(config, workdir: epath.Path) -> tuple[ml_collections.ConfigDict, epath.Path]:
+    """(config, workdir) of fold `compress.fold` of a k-fold run in `workdir` (eccv16 datasets): its model in
+    `<workdir>/split<k>`, trained on `split<k>_train` and tested on `split<k>_test`, the data dir the run's."""
+    k = int(config.compress.fold)
+    out = config.copy_and_resolve_references()
+    out.data.data_dir = config_lib.data_dir(config, workdir)
+    out.data.split, out.data.test_split = f"split{k}_train", f"split{k}_test"
+    return out, workdir / f"split{k}"
 
 
 def compressed_config(config, workdir: epath.Path, ranks: tuple[int, ...]) -> ml_collections.ConfigDict:
@@ -115,6 +137,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
     if not cfg.sweep and (cfg.rank > 0) == (cfg.variance > 0):
         raise ValueError(f"--mode=compress needs one of --config.compress.rank=R or --config.compress.variance=V "
                          f"(or --config.compress.sweep=True); got rank={cfg.rank}, variance={cfg.variance}")
+    if not tfds_source.stores_frames(config.data.dataset):  # TVSum / SumMe: one fold of `--mode=summarize`'s
+        config, workdir = fold_config(config, workdir)
     base, params = jt_workdir.load_summarizer(workdir)  # FileNotFoundError: train first
     base = dataclasses.replace(base, delta_threshold=None)
     srcs, feats = _data(config, workdir)
