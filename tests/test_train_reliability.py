@@ -112,6 +112,18 @@ def test_corrupt_latest_checkpoint_is_set_aside_and_run_resumes_from_older(runs,
     assert seen == sums
 
 
+@pytest.mark.parametrize("kind", ["truncated array file", "deleted _METADATA", "deleted manifest.ocdbt"])
+def test_loading_a_damaged_checkpoint_for_inference_fails_in_one_line(runs, tmp_path, kind):
+    workdir = tmp_path / "w"  # workdir.load_tracker / --mode=eval / --mode=track read checkpoints this way
+    shutil.copytree(runs[2], workdir)
+    CORRUPTIONS[kind][0](workdir / "checkpoints/6")
+    with pytest.raises(ValueError) as err:
+        checkpoint.restore_variables(workdir)
+    message = str(err.value)
+    assert message.startswith(f"{workdir / 'checkpoints/6/state'}: damaged checkpoint: ") and "\n" not in message
+    assert CORRUPTIONS[kind][1].replace("cannot be read (", "") in message
+
+
 def test_nonfinite_checkpoint_of_an_older_run_is_set_aside(runs, tmp_path, capsys):
     full, _, killed = runs
     workdir = tmp_path / "w"
