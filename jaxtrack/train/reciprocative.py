@@ -1,0 +1,60 @@
+"""DAT's reciprocative attention regulariser (Pu et al., "Deep Attentive Tracking via Reciprocative Learning",
+NeurIPS 2018), written once for every classifier that scores samples independently.
+
+    a_pos, a_neg = attention_maps(score_fn, inputs)        # [N, ...] each: positive part of d score_c / d input_n
+    reg = reciprocative_loss(a_pos, a_neg, labels)        # [N]; add `weight * reg.mean()` to the loss
+
+`score_fn(inputs [N, ...]) -> [N, 2]` are the (negative, positive) class scores, sample n's scores depending on
+`inputs[n]` only (fc layers, dropout; no batch statistics across samples), so the gradient of the summed score of
+class c with respect to `inputs` holds every sample's own gradient: `A_c[n] = max(d f_c(x_n) / d x_n, 0)`.
+`jax.grad` runs inside the loss, so the training gradient is a second-order one (backprop through the map).
+
+For a positive sample (label 1) the regulariser is `sigma(A_pos) / mu(A_pos) + mu(A_neg) / sigma(A_neg)`: a low
+coefficient of variation spreads the positive-class attention evenly over the whole sample (not a few
+discriminative spots), a high one makes the negative-class attention sparse; for a negative sample (label 0) the
+mirror image, `sigma(A_neg) / mu(A_neg) + mu(A_pos) / sigma(A_pos)`. Mean and
+standard deviation are over all elements of one sample's map (population std); `eps` keeps both ratios finite
+where a map is all zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def attention_maps(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(A_pos, A_neg), each shaped like `inputs` [N, ...]: the positive parts of the gradients of the positive
+    (index 1) and negative (index 0) class scores of each sample with respect to its own input."""
+    pos = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 1]))(inputs)
+    neg = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 0]))(inputs)
+    return jax.nn.relu(pos), jax.nn.relu(neg)
+
+
+def _stats(a: jax.Array, eps: float) -> tuple[jax.Array, jax.Array]:
+    flat = a.reshape(a.shape[0], -1).astype(jnp.float32)
+    mean = jnp.mean(flat, axis=1)
+    std = jnp.sqrt(jnp.mean(jnp.square(flat - mean[:, None]), axis=1) + eps * eps)
+    return mean + eps, std
+
+
+def reciprocative_loss(a_pos: jax.Array, a_neg: jax.Array, labels: jax.Array, *, eps: float = 1e-6) -> jax.Array:
+    """[N] regulariser per sample from the maps `a_pos`, `a_neg` [N, ...] and `labels` [N] (1 positive, 0
+    negative); see the module docstring."""
+    if a_pos.shape != a_neg.shape or a_pos.shape[:1] != labels.shape:
+        raise ValueError(f"reciprocative_loss: a_pos {a_pos.shape}, a_neg {a_neg.shape} and labels {labels.shape} "
+                         f"must share the sample axis (maps of one shape)")
+    mu_p, sd_p = _stats(a_pos, eps)
+    mu_n, sd_n = _stats(a_neg, eps)
+    positive = sd_p / mu_p + mu_n / sd_n
+    negative = sd_n / mu_n + mu_p / sd_p
+    return jnp.where(labels.astype(bool), positive, negative)
+
+
+def regularised_scores(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array, labels: jax.Array, *,
+                       eps: float = 1e-6) -> tuple[jax.Array, jax.Array]:
+    """(scores [N, 2], mean regulariser) in one call: the scores of `inputs` and the regulariser of their maps."""
+    a_pos, a_neg = attention_maps(score_fn, inputs)
+    return score_fn(inputs), jnp.mean(reciprocative_loss(a_pos, a_neg, labels, eps=eps))
