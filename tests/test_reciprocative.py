@@ -45,6 +45,8 @@ def _check_maps():
                 fd[(n, *idx)] = (np.asarray(f(up))[n, c] - np.asarray(f(down))[n, c]) / (2 * h)
         np.testing.assert_allclose(np.asarray(a), np.maximum(fd, 0), atol=1e-7)
         assert (np.asarray(a) > 0).any() and (np.asarray(a) == 0).any()
+        sq = reciprocative.attention_maps(f, x, form="sum_sq")[1 - c]  # the released code's channel reduction
+        np.testing.assert_allclose(np.asarray(sq), np.sum(fd ** 2, -1), rtol=1e-6, atol=1e-12)
 
 
 def _numpy_loss(a_pos, a_neg, labels, eps=1e-6):

@@ -15,6 +15,13 @@ discriminative spots), a high one makes the negative-class attention sparse; for
 mirror image, `sigma(A_neg) / mu(A_neg) + mu(A_pos) / sigma(A_pos)`. Mean and
 standard deviation are over all elements of one sample's map (population std); `eps` keeps both ratios finite
 where a map is all zero.
+
+The released code (shipubupt/NIPS2018 `tracking/run_tracker.py`, online training only, lambda = 5) differs in
+three ways, noted not copied: its maps are guided-backprop gradients with respect to the 107x107 image region,
+reduced to the channel sum of squared gradients; and each of the four terms is a ratio of batch sums (sum of
+sigmas / sum of means over the batch's positives, ...) rather than a mean of per-sample ratios. Here the input is
+whatever `score_fn` takes (DAT's RoI features, `jaxtrack.models.dat`), and `form="sum_sq"` gives the code's
+channel reduction (`[N, ..., C]` -> `[N, ...]`, last axis summed) in place of the paper's positive part.
 """
 
 from __future__ import annotations
@@ -24,12 +31,20 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+FORMS = ("relu", "sum_sq")
 
-def attention_maps(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(A_pos, A_neg), each shaped like `inputs` [N, ...]: the positive parts of the gradients of the positive
-    (index 1) and negative (index 0) class scores of each sample with respect to its own input."""
+
+def attention_maps(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array, *,
+                   form: str = "relu") -> tuple[jax.Array, jax.Array]:
+    """(A_pos, A_neg) of the positive (index 1) and negative (index 0) class scores of each sample with respect to
+    its own input: `form="relu"` the gradients' positive parts, shaped like `inputs` [N, ...]; `"sum_sq"` the
+    channel sums of squared gradients, [N, ...] without the last axis."""
+    if form not in FORMS:
+        raise ValueError(f"attention_maps: form must be one of {FORMS}, got {form!r}")
     pos = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 1]))(inputs)
     neg = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 0]))(inputs)
+    if form == "sum_sq":
+        return jnp.sum(jnp.square(pos), -1), jnp.sum(jnp.square(neg), -1)
     return jax.nn.relu(pos), jax.nn.relu(neg)
 
 
@@ -54,7 +69,7 @@ def reciprocative_loss(a_pos: jax.Array, a_neg: jax.Array, labels: jax.Array, *,
 
 
 def regularised_scores(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array, labels: jax.Array, *,
-                       eps: float = 1e-6) -> tuple[jax.Array, jax.Array]:
+                       form: str = "relu", eps: float = 1e-6) -> tuple[jax.Array, jax.Array]:
     """(scores [N, 2], mean regulariser) in one call: the scores of `inputs` and the regulariser of their maps."""
-    a_pos, a_neg = attention_maps(score_fn, inputs)
+    a_pos, a_neg = attention_maps(score_fn, inputs, form=form)
     return score_fn(inputs), jnp.mean(reciprocative_loss(a_pos, a_neg, labels, eps=eps))
