@@ -38,7 +38,7 @@ from jaxtrack import families, sharding
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import augment, pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
-from jaxtrack.modes import recognize
+from jaxtrack.modes import dat_train, recognize
 from jaxtrack.train import checkpoint, init_from, metrics_io, trainer
 
 
@@ -118,9 +118,12 @@ def pretrained(config: ml_collections.ConfigDict, workdir: epath.PathLike):
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains `config.model.name` on `config.data` pairs into `workdir`; returns the `train_summary.json` dict.
-    Action recognizers (`model.name="recognizer"`) train and evaluate in `jaxtrack.modes.recognize`."""
+    Action recognizers (`model.name="recognizer"`) train and evaluate in `jaxtrack.modes.recognize`, DAT
+    (`model.name="dat"`) trains in `jaxtrack.modes.dat_train`."""
     if config.model.name == "recognizer":
         return recognize.run(config, workdir)
+    if config.model.name == "dat":
+        return dat_train.run(config, workdir)
     trainer.check_config(config)  # before the dataset build
     workdir = epath.Path(workdir)
     config, init = pretrained(config, workdir)
