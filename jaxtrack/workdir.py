@@ -4,7 +4,7 @@
     <workdir>/log.txt          library logs (absl, orbax, TFDS; `jaxtrack.logs`)
     <workdir>/checkpoints/     the trainer's checkpoints (layout: `jaxtrack.train.checkpoint`)
 
-    tracker = load_tracker("runs/siamban_acm_synthetic")     # -> jaxtrack.track.siamese.Tracker
+    tracker = load_tracker("runs/siamban_acm_synthetic")     # -> the family's tracker_class (track.siamese.Tracker)
     task, params = load_summarizer("runs/dpplstm_synthetic")
 """
 
@@ -18,7 +18,7 @@ from etils import epath
 
 from jaxtrack import families
 from jaxtrack.files import write_atomic
-from jaxtrack.track import siamese
+from jaxtrack.track import siamese, siammask
 from jaxtrack.train import checkpoint, summ_task
 
 CONFIG = "config.json"
@@ -41,7 +41,7 @@ def read_config(workdir: epath.PathLike) -> ml_collections.ConfigDict:
 
 
 def load_tracker(workdir: epath.PathLike, *, step: int = -1, config: ml_collections.ConfigDict | None = None,
-                 track: dict | None = None) -> siamese.Tracker:
+                 track: dict | None = None) -> siamese.Tracker | siammask.MaskTracker:
     """The tracker of checkpoint `step` (-1: latest) in the training `workdir`: the family `config.model.name`
     built with `config.model.kwargs`, its published tracker settings with the config's input normalisation
     (`task.normalize`) and `track` section, then `track` on top. `config`: default the workdir's config.json."""
@@ -50,7 +50,7 @@ def load_tracker(workdir: epath.PathLike, *, step: int = -1, config: ml_collecti
     settings = {**config.get("track", {}), **dict(track or {})}
     tracker_config = family.tracker_config(config.get("task", {}).get("normalize"), settings)
     model = family.build(**config.model.get("kwargs", {}))
-    return siamese.Tracker(config.model.name, model, tracker_config, checkpoint.restore_variables(workdir, step))
+    return family.tracker_class(config.model.name, model, tracker_config, checkpoint.restore_variables(workdir, step))
 
 
 def load_summarizer(workdir: epath.PathLike, step: int = -1):

@@ -9,6 +9,7 @@ from typing import Any
 import ml_collections
 
 from jaxtrack.models.siamese import SiameseTracker
+from jaxtrack.track import siamese as siamese_track
 from jaxtrack.train import losses, tasks
 
 
@@ -24,6 +25,8 @@ class Family:
       tracker: the published tracker settings (`track.siamese` SiamFCConfig / RPNConfig / BANConfig); their type
         picks the decoding.
       evaluated: listed by the synthetic evaluation (`experiments/eval_synthetic.py`).
+      tracker_class: what runs it: `tracker_class(name, model, tracker settings, variables)` (`track.siamese.Tracker`,
+        or `track.siammask.MaskTracker` with masks and rotated boxes).
     """
 
     name: str
@@ -32,6 +35,7 @@ class Family:
     weights: losses.LossWeights
     tracker: Any
     evaluated: bool = True
+    tracker_class: type = siamese_track.Tracker
 
     def make_task(self, config: ml_collections.ConfigDict) -> tasks.SiameseTask:
         """The task of `config.model.kwargs` with the settings of `config.task` (`tasks.default_config()`)."""

@@ -145,6 +145,7 @@ class Tracker:
         s_z = self._context()
         scale_z = self.s.exemplar_size / s_z
         s_x = s_z * (self.s.instance_size / self.s.exemplar_size)
+        self.crop = (self.center_pos.copy(), round(s_x))  # centre and side of this frame's search crop
         x = get_subwindow(img, self.center_pos, self.s.instance_size, round(s_x), self.channel_average,
                           self.cv2_resize)
         score, pred = self._decode(self.model.track(x))
@@ -160,7 +161,7 @@ class Tracker:
         r_c = change((self.size[0] / self.size[1]) / (pred[2] / pred[3]))
         penalty = np.exp(-(r_c * s_c - 1) * self.s.penalty_k)
         pscore = penalty * score * (1 - self.s.window_influence) + self.window * self.s.window_influence
-        best = int(np.argmax(pscore))
+        best = self.best = int(np.argmax(pscore))
         bbox = pred[:, best] / scale_z
         lr = penalty[best] * score[best] * self.s.lr
         cx, cy = bbox[0] + self.center_pos[0], bbox[1] + self.center_pos[1]
