@@ -100,6 +100,22 @@ def mask_to_xywh(masks) -> np.ndarray:
     return out
 
 
+def xywh_to_corners(b) -> np.ndarray:
+    """[..., 4] xywh -> [..., 4, 2] float32 corners (x, y) clockwise from the top-left: (x, y), (x + w, y),
+    (x + w, y + h), (x, y + h) (pysot's polygon of an axis-aligned box)."""
+    x, y, w, h = np.moveaxis(np.asarray(b, np.float32), -1, 0)
+    return np.stack([np.stack([x, y], -1), np.stack([x + w, y], -1), np.stack([x + w, y + h], -1),
+                     np.stack([x, y + h], -1)], -2)
+
+
+def box_mask(b, image_hw) -> np.ndarray:
+    """[H, W] uint8 mask of a box [4] xywh: 1 on the pixels whose centres (pixel i at i + 0.5) lie inside it."""
+    x, y, w, h = (float(v) for v in b)
+    rows = (np.arange(image_hw[0]) + 0.5 > y) & (np.arange(image_hw[0]) + 0.5 < y + h)
+    cols = (np.arange(image_hw[1]) + 0.5 > x) & (np.arange(image_hw[1]) + 0.5 < x + w)
+    return (rows[:, None] & cols[None, :]).astype(np.uint8)
+
+
 def check_init_box(box, where: str, image_hw=None) -> np.ndarray:
     """The [4] float32 `xywh` box a tracker starts from, validated (every entry point calls this one check):
     4 finite numbers with w, h > 0 and, with `image_hw` (H, W), overlapping the frame [0, W) x [0, H).

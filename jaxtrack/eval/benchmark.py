@@ -46,11 +46,15 @@ def frames(video: Video) -> Iterator[np.ndarray]:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One tracker on one sequence: boxes [T, 4] xywh 0-based (frame 0: the init box), scores [T], seconds [T]."""
+    """One tracker on one sequence: boxes [T, 4] xywh 0-based (frame 0: the init box), scores [T], seconds [T];
+    from a tracker with masks (`last_mask` / `last_polygon`, `track.siammask.MaskTracker`): masks [T, H, W] uint8
+    (1 = target) and polygons [T, 4, 2] (x, y) rotated boxes, frame 0 the init box filled / its corners; else None."""
 
     boxes: np.ndarray
     scores: np.ndarray
     seconds: np.ndarray
+    masks: np.ndarray | None = None
+    polygons: np.ndarray | None = None
 
 
 def init_box(video: Video, image_hw) -> np.ndarray:
@@ -65,7 +69,8 @@ def run_sequence(tracker, video: Video) -> Run:
     the tracker's state holds it; ValueError naming the first other one)."""
     n = len(video)
     out, scores, seconds = np.zeros((n, 4), np.float32), np.ones(n, np.float32), np.zeros(n)
-    first = None
+    first, masks, polygons = None, [], []
+    with_masks = hasattr(tracker, "last_mask")
     for t, frame in enumerate(frames(video)):
         shape = np.shape(frame)
         first = first or shape
@@ -80,7 +85,12 @@ def run_sequence(tracker, video: Video) -> Run:
         else:
             out[t], scores[t] = tracker.track(frame)
         seconds[t] = time.perf_counter() - start
-    return Run(out, scores, seconds)
+        if with_masks:
+            masks.append(tracker.last_mask if t else boxes.box_mask(out[0], shape[:2]))
+            polygons.append(tracker.last_polygon if t else boxes.xywh_to_corners(out[0]))
+    if not with_masks:
+        return Run(out, scores, seconds)
+    return Run(out, scores, seconds, np.stack(masks), np.stack(polygons).astype(np.float32))
 
 
 # ------------------------------------------------------------------------------------------------- result files

@@ -12,7 +12,10 @@ The tracker is the workdir's latest checkpoint (or, with `track_video.exported`,
     frame 0's size) and the box must have w, h > 0 and overlap the first frame (`images.glob_video`).
 Writes `<workdir>/track/<video>.txt` (x,y,w,h per frame, 0-based, 4 decimals), `<video>.png` (predicted red,
 ground truth green) and `track.json` (per video: frames, FPS and, with ground truth, OTB success AUC and GOT-10k
-AO: the mean IoU over frames 1.. where the target is visible).
+AO: the mean IoU over frames 1.. where the target is visible). A tracker with masks (SiamMask) also writes
+`<video>/<frame>.png`, DAVIS-style palette PNGs (index 1 = target; `<frame>` the frame file's stem, or 00000..;
+frame 0: the initial box filled), the layout `--mode=eval` scores, and `<video>_polygons.txt` (its rotated box per
+frame: x1,y1,x2,y2,x3,y3,x4,y4, VOT's polygon format; frame 0: the initial box's corners).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from etils import epath
 
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import synthetic
-from jaxtrack.data.readers import images
+from jaxtrack.data.readers import davis, images
 from jaxtrack.data.video import Video
 from jaxtrack.eval import benchmark
 from jaxtrack.files import write_atomic
@@ -37,6 +40,15 @@ def videos(cfg) -> list[Video]:
         return [images.glob_video(cfg.frames, cfg.box, where="config.track_video")]
     options = synthetic.SyntheticConfig(**cfg.synthetic.to_dict())
     return synthetic.make_videos(int(cfg.num_videos), seed=int(cfg.seed), config=options, split="test")
+
+
+def write_masks(out_dir: epath.Path, video: Video, result: benchmark.Run) -> None:
+    """The run's masks as `<out_dir>/<video>/<frame>.png` palette PNGs and its polygons as `<video>_polygons.txt`."""
+    for t, mask in enumerate(result.masks):
+        stem = epath.Path(video.frame_paths[t]).stem if video.frame_paths is not None else f"{t:05d}"
+        write_atomic(out_dir / video.name / f"{stem}.png", davis.label_png_bytes(mask))
+    lines = "".join(",".join(f"{v:.4f}" for v in p.reshape(-1)) + "\n" for p in result.polygons)
+    write_atomic(out_dir / f"{video.name}_polygons.txt", lines.encode())
 
 
 def run(config, workdir: str) -> dict:
@@ -53,6 +65,8 @@ def run(config, workdir: str) -> dict:
         result = benchmark.run_sequence(tracker, video)
         lines = "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in result.boxes)
         write_atomic(out_dir / f"{video.name}.txt", lines.encode())
+        if result.masks is not None:
+            write_masks(out_dir, video, result)
         steps = draw.frame_steps(len(video))  # decode only the frames drawn
         shown = [video.frames[t] if video.frames is not None else images.read_image(video.frame_paths[t])
                  for t in steps]

@@ -100,8 +100,7 @@ def rotated_box(mask: np.ndarray, box) -> np.ndarray:
     areas = [cv2.contourArea(c) for c in contours]
     if contours and max(areas) > MIN_CONTOUR_AREA:
         return cv2.boxPoints(cv2.minAreaRect(contours[int(np.argmax(areas))].reshape(-1, 2))).astype(np.float32)
-    x, y, w, h = (float(v) for v in box)
-    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+    return boxes.xywh_to_corners(box)
 
 
 class MaskTracker:

@@ -13,6 +13,7 @@ Each `Video` has `frame_paths` and `masks` [T, H, W] uint8. Its `boxes` are the 
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import numpy as np
 from absl import logging
@@ -40,6 +41,28 @@ def read_label_png(path: epath.PathLike) -> np.ndarray:
             return np.array(im, np.uint8)
     except OSError as err:
         raise ValueError(f"{path}: unreadable PNG ({err})") from None
+
+
+def palette() -> list[int]:
+    """DAVIS's (= PASCAL VOC's) 256-colour palette, flat [768] RGB: index 1 dark red, 2 dark green, ..."""
+    colours = []
+    for i in range(256):
+        r = g = b = 0
+        for bit in range(8):
+            r |= ((i >> (3 * bit)) & 1) << (7 - bit)
+            g |= ((i >> (3 * bit + 1)) & 1) << (7 - bit)
+            b |= ((i >> (3 * bit + 2)) & 1) << (7 - bit)
+        colours += [r, g, b]
+    return colours
+
+
+def label_png_bytes(label: np.ndarray) -> bytes:
+    """[H, W] uint8 object ids -> an indexed PNG with DAVIS's palette (read back by `read_label_png`)."""
+    image = Image.fromarray(np.asarray(label, np.uint8), mode="P")
+    image.putpalette(palette())
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _image_size(path: str) -> tuple[int, int]:
