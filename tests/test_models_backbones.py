@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtrack.models import backbones
+from jaxtrack.models import backbones, conv
 
 
 def shapes(module, size, batch=1):
@@ -76,7 +76,8 @@ def test_resnet50_dilations_and_paddings():
     """pysot's atrous layout read off the traced convolutions: (window, stride, dilation, padding) counts."""
     module = backbones.get_backbone("resnet50")
     img = jax.ShapeDtypeStruct((1, 127, 127, 3), jnp.float32)
-    jaxpr = jax.make_jaxpr(module.apply)(jax.eval_shape(module.init, jax.random.key(0), img), img)
+    with conv.default_impl("xla"):  # every conv as XLA's convolution (inference picks faster forms)
+        jaxpr = jax.make_jaxpr(module.apply)(jax.eval_shape(module.init, jax.random.key(0), img), img)
     convs = {}
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "conv_general_dilated":
@@ -113,7 +114,8 @@ def test_frozen_bn_uses_and_keeps_running_statistics(name):
     out, updates = train(variables, x)
     for a, b in zip(jax.tree.leaves(updates["batch_stats"]), jax.tree.leaves(variables["batch_stats"])):
         np.testing.assert_array_equal(a, b)
-    evaluated = jax.jit(frozen.apply)(variables, x)
+    with conv.default_impl("xla"):  # training's conv form, so that only BatchNorm can differ
+        evaluated = jax.jit(frozen.apply)(variables, x)
     for a, b in zip(jax.tree.leaves(out), jax.tree.leaves(evaluated)):
         np.testing.assert_array_equal(a, b)
     live = backbones.get_backbone(name, **kw)  # the same weights, BN on batch statistics: the stats move
@@ -162,7 +164,8 @@ def test_mobilenet_v2_sizes_params_and_paddings():
     assert shapes(module, 255)[1]["layer7"] == (1, 31, 31, 448)
     assert n_params(variables) == mobilenet_v2_count(1.4)
     img = jax.ShapeDtypeStruct((1, 127, 127, 3), jnp.float32)
-    jaxpr = jax.make_jaxpr(module.apply)(variables, img)
+    with conv.default_impl("xla"):
+        jaxpr = jax.make_jaxpr(module.apply)(variables, img)
     dw = {}
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "conv_general_dilated" and eqn.invars[1].aval.shape[0] == 3:

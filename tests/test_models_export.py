@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jaxtrack import families
+from jaxtrack.models import conv
 from tests.test_models_heads import BOX, X, Z, random_variables
 
 pytest.importorskip("flatbuffers", reason="jax.export serialization needs flatbuffers")
@@ -33,7 +34,12 @@ def exported(name):
     box = jnp.asarray(r.uniform(20, 100, BOX), jnp.float32)
     variables = random_variables(jax.eval_shape(model.init, jax.random.key(0), z, x, box))
     template = jax.jit(lambda v, z, box: model.apply(v, z, box, method="template"))(variables, z, box)
-    track = jax.jit(lambda v, x, template: model.apply(v, x, template, method="track"))
+
+    def track(v, x, template):
+        with conv.default_impl("xla"):  # XLA's convolutions, as export_tracker writes them (portable forms)
+            return model.apply(v, x, template, method="track")
+
+    track = jax.jit(track)
     args = (variables, x, template)
     return jax.export.export(track)(*args), args, track
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxtrack import ops
+from jaxtrack.models.conv import Conv
 from jaxtrack.ops.checks import acc_dtype
 
 BN_MOMENTUM, BN_EPS = 0.9, 1e-5  # PyTorch's BatchNorm defaults (momentum 0.1 there = 0.9 here)
@@ -35,7 +36,7 @@ class ConvBNReLU(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool = False):
         k = self.kernel_size
-        x = nn.Conv(self.features, (k, k), padding=self.padding, use_bias=self.use_bias)(x)
+        x = Conv(self.features, (k, k), padding=self.padding, use_bias=self.use_bias)(x, train)
         return nn.relu(batch_norm(train)(x))
 
 
@@ -79,17 +80,17 @@ class DepthwiseXCorr(nn.Module):
     def setup(self):
         self.conv_kernel = ConvBNReLU(self.hidden, self.kernel_size)
         self.conv_search = ConvBNReLU(self.hidden, self.kernel_size)
-        self.Conv_0 = nn.Conv(self.hidden, (1, 1), use_bias=False)  # pysot's head.0 / head.1: the names of the
+        self.Conv_0 = Conv(self.hidden, (1, 1), use_bias=False)  # pysot's head.0 / head.1: the names of the
         self.BatchNorm_0 = batch_norm(None)  # former compact version (converted and trained checkpoints)
-        self.head_out = nn.Conv(self.out_channels, (1, 1))
+        self.head_out = Conv(self.out_channels, (1, 1))
 
     def template(self, z, train: bool = False):
         return self.conv_kernel(z, train)
 
     def track(self, x, kernel, train: bool = False):
         feature = ops.dw_xcorr(self.conv_search(x, train), kernel, impl=self.impl)
-        feature = nn.relu(self.BatchNorm_0(self.Conv_0(feature), use_running_average=not train))
-        return self.head_out(feature)
+        feature = nn.relu(self.BatchNorm_0(self.Conv_0(feature, train), use_running_average=not train))
+        return self.head_out(feature, train)
 
     def __call__(self, x, z, train: bool = False):
         return self.track(x, self.template(z, train), train)
@@ -114,23 +115,21 @@ class UpChannelXCorr(nn.Module):
 
     def setup(self):
         k = (self.kernel_size, self.kernel_size)
-        self.template_conv = nn.Conv(self.features * self.out_channels, k, padding="VALID")
-        self.search_conv = nn.Conv(self.features, k, padding="VALID")
+        self.template_conv = Conv(self.features * self.out_channels, k, padding="VALID")
+        self.search_conv = Conv(self.features, k, padding="VALID")
         if self.out_scale is not None:
             self.scale = self.param("out_scale", nn.initializers.constant(self.out_scale), ())
         if self.adjust:
-            self.adjust_conv = nn.Conv(self.out_channels, (1, 1), name="adjust")
+            self.adjust_conv = Conv(self.out_channels, (1, 1), name="adjust")
 
     def template(self, z, train: bool = False):
-        del train
-        return self.template_conv(z)
+        return self.template_conv(z, train)
 
     def track(self, x, kernel, train: bool = False):
-        del train
-        out = ops.up_xcorr(self.search_conv(x), kernel, impl=self.impl)
+        out = ops.up_xcorr(self.search_conv(x, train), kernel, impl=self.impl)
         if self.out_scale is not None:
             out = out * self.scale
-        return self.adjust_conv(out) if self.adjust else out
+        return self.adjust_conv(out, train) if self.adjust else out
 
     def __call__(self, x, z, train: bool = False):
         return self.track(x, self.template(z, train), train)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 
+from jaxtrack.models.conv import Conv
 from jaxtrack.models.fusion import batch_norm
 
 
@@ -22,7 +23,7 @@ class AdjustLayer(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
-        x = batch_norm(train)(nn.Conv(self.features, (1, 1), use_bias=False)(x))
+        x = batch_norm(train)(Conv(self.features, (1, 1), use_bias=False)(x, train))
         if x.shape[2] < self.crop_below:
             if min(x.shape[1:3]) < self.center_size:
                 raise ValueError(f"AdjustLayer: features {x.shape} are smaller than center_size={self.center_size}")

@@ -33,6 +33,7 @@ from etils import epath
 from jaxtrack import boxes
 from jaxtrack.data.readers import images
 from jaxtrack.files import write_atomic
+from jaxtrack.models import conv
 from jaxtrack.track import siamese
 
 FILES = {"init": "init.jaxexport", "step": "step.jaxexport"}
@@ -47,8 +48,8 @@ def export_tracker(tracker: siamese.Tracker, out_dir: epath.PathLike, *, platfor
     h, w = jax.export.symbolic_shape("h, w")
     frame = jax.ShapeDtypeStruct((h, w, 3), jnp.uint8)
     box = jax.ShapeDtypeStruct((4,), jnp.float32)
-    init = functools.partial(siamese.init_state, tracker.model, tracker.config, tracker.variables)
-    step = functools.partial(siamese.step, tracker.model, tracker.config, tracker.variables)
+    init = _xla_convs(functools.partial(siamese.init_state, tracker.model, tracker.config, tracker.variables))
+    step = _xla_convs(functools.partial(siamese.step, tracker.model, tracker.config, tracker.variables))
     exp_init = jax.export.export(jax.jit(init), platforms=tuple(platforms))(frame, box)
     state = jax.tree_util.tree_unflatten(exp_init.out_tree, exp_init.out_avals)
     exp_step = jax.export.export(jax.jit(step), platforms=tuple(platforms))(state, frame)
@@ -64,6 +65,18 @@ def export_tracker(tracker: siamese.Tracker, out_dir: epath.PathLike, *, platfor
     }
     write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest
+
+
+def _xla_convs(fn):
+    """`fn` traced with XLA's convolution for every conv (`models.conv.default_impl`): the artifacts serve
+    every platform, where the CPU-measured inference forms need not be the fastest."""
+
+    @functools.wraps(fn)
+    def traced(*args):
+        with conv.default_impl("xla"):
+            return fn(*args)
+
+    return traced
 
 
 class ExportedTracker:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtrack import anchors, boxes
+from jaxtrack.models import conv
 from jaxtrack.models.preprocess import normalize
 from jaxtrack.track import crop as crop_lib
 
@@ -241,7 +242,8 @@ def step(model, config, variables, state, frame):
 class Tracker:
     """A jaxtrack model behind the benchmark interface: `name` (its family), `model` (a built SiameseTracker),
     `config` (tracking hyper-parameters: SiamFCConfig, RPNConfig or BANConfig), `variables` (its Flax variables).
-    Both `init` and `track` are single jitted calls (compiled once per frame shape)."""
+    Both `init` and `track` are single jitted calls (compiled once per frame shape). They run on `variables`
+    plus the convolutions' precomputed weights (`models.conv.prepare`, computed once here)."""
 
     def __init__(self, name: str, model, config, variables):
         if type(config) not in STEPS:
@@ -249,13 +251,16 @@ class Tracker:
         self.name, self.model, self.config, self.variables = name, model, config, variables
         self._init = jax.jit(functools.partial(init_state, self.model, self.config))
         self._step = jax.jit(functools.partial(step, self.model, self.config))
+        z = jnp.zeros((1, config.exemplar_size, config.exemplar_size, 3), jnp.float32)
+        x = jnp.zeros((1, config.instance_size, config.instance_size, 3), jnp.float32)
+        self._variables = jax.jit(functools.partial(conv.prepare, model))(variables, z, x, jnp.ones((1, 2)))
         self.state = None
 
     def init(self, frame, box) -> None:
-        self.state = self._init(self.variables, jnp.asarray(frame), jnp.asarray(box, jnp.float32))
+        self.state = self._init(self._variables, jnp.asarray(frame), jnp.asarray(box, jnp.float32))
 
     def track(self, frame) -> tuple[np.ndarray, float]:
         if self.state is None:
             raise RuntimeError(f"tracker {self.name!r}: track() called before init()")
-        self.state, box, score = self._step(self.variables, self.state, jnp.asarray(frame))
+        self.state, box, score = self._step(self._variables, self.state, jnp.asarray(frame))
         return np.asarray(box), float(score)

@@ -5,8 +5,9 @@ weights (full size, random), same frames.
     python -m tests.torch_ref.speed [--frames=40] [--repeats=3] [--threads=2] [--out=speed.md]
 
 Both trackers are initialised on frame 0 and track frames 1..N; a tracker's per-frame figure is the median over
-the frames of the fastest of `repeats` passes (jaxtrack compiled on a first pass). torch runs with `--threads`
-intra-op threads, XLA with its default (all cores).
+the frames of the fastest of `repeats` passes (jaxtrack compiled on a first pass). The two trackers' passes
+alternate (torch, jaxtrack, torch, ...), so that a change of load on a shared machine hits both alike; the load
+average is printed with the table. torch runs with `--threads` intra-op threads, XLA with its default (all cores).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import os
 import pathlib
 import platform
 import tempfile
@@ -32,15 +34,17 @@ from tests.torch_ref import builders, tracker_loop
 ZOO = ("siamrpn_alex_dwxcorr", "siamrpn_mobilev2_l234_dwxcorr", "siamrpn_r50_l234_dwxcorr", "siamban_r50_l234")
 
 
-def per_frame_ms(step, frames, repeats: int) -> float:
-    """Median over frames of the fastest of `repeats` passes, in ms."""
-    best = np.full(len(frames), np.inf)
+def per_frame_ms(steps, frames, repeats: int) -> list[float]:
+    """For each (step, its frames) of `steps`: the median over frames of the fastest of `repeats` passes, in ms;
+    the steps' passes alternate."""
+    best = [np.full(len(frames[0]), np.inf) for _ in steps]
     for _ in range(repeats):
-        for i, frame in enumerate(frames):
-            start = time.perf_counter()
-            step(frame)
-            best[i] = min(best[i], time.perf_counter() - start)
-    return float(np.median(best) * 1e3)
+        for step, step_frames, times in zip(steps, frames, best):
+            for i, frame in enumerate(step_frames):
+                start = time.perf_counter()
+                step(frame)
+                times[i] = min(times[i], time.perf_counter() - start)
+    return [float(np.median(times) * 1e3) for times in best]
 
 
 def trackers(name: str, video, tmp: pathlib.Path):
@@ -89,10 +93,10 @@ def main() -> None:
             def ref_step(frame, t=ref):
                 t.track(frame)
 
-            ms_ref = per_frame_ms(ref_step, bgr[1:], args.repeats)
-            ms_ours = per_frame_ms(ours_step, video.frames[1:], args.repeats)
+            ms_ref, ms_ours = per_frame_ms((ref_step, ours_step), (bgr[1:], video.frames[1:]), args.repeats)
             rows.append(f"| {name} | {ms_ref:.1f} | {ms_ours:.1f} | {ms_ref / ms_ours:.2f}x |")
             print(rows[-1], flush=True)
+    rows.append(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     text = "\n".join(rows) + "\n"
     print(text)
     if args.out:

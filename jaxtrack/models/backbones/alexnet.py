@@ -16,6 +16,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxtrack.models.backbones.checks import check_image
+from jaxtrack.models.conv import Conv
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 CHANNELS = (96, 256, 384, 384, 256)
@@ -46,8 +47,8 @@ class AlexNet(nn.Module):
         x, out = x.astype(self.dtype), {}
         for i, (c, k) in enumerate(zip(CHANNELS, KERNELS)):
             groups = self.groups if i in (1, 3, 4) else 1
-            x = nn.Conv(int(c * self.width_mult), (k, k), 2 if i == 0 else 1, padding="VALID",
-                        feature_group_count=groups, dtype=self.dtype, name=f"conv{i + 1}")(x)
+            x = Conv(int(c * self.width_mult), (k, k), 2 if i == 0 else 1, padding="VALID",
+                     feature_group_count=groups, dtype=self.dtype, name=f"conv{i + 1}")(x, not use_running_average)
             if i < 4 or self.last_bn:
                 x = nn.BatchNorm(use_running_average=frozen, momentum=BN_MOMENTUM, epsilon=BN_EPS, dtype=self.dtype,
                                  name=f"bn{i + 1}")(x)

@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxtrack.models.backbones.checks import check_image, check_used_layers
+from jaxtrack.models.conv import Conv
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 # (expansion t, channels c, blocks n, stride s, dilation d) of layer1..layer7 (pysot's second setting)
@@ -40,6 +41,7 @@ class InvertedResidual(nn.Module):
     dilation: int = 1
     use_running_average: bool = True
     dtype: Any = jnp.float32
+    train: bool = False  # XLA's conv form (models.conv) instead of the fastest inference form
 
     @nn.compact
     def __call__(self, x):
@@ -47,12 +49,13 @@ class InvertedResidual(nn.Module):
                                          epsilon=BN_EPS, dtype=self.dtype, name=name)
         hidden = x.shape[-1] * self.expand_ratio
         pad = self.dilation if self.dilation > 1 else 2 - self.strides
-        y = nn.Conv(hidden, (1, 1), use_bias=False, dtype=self.dtype, name="expand")(x)
+        y = Conv(hidden, (1, 1), use_bias=False, dtype=self.dtype, name="expand")(x, self.train)
         y = nn.relu6(norm("expand_bn")(y))
-        y = nn.Conv(hidden, (3, 3), self.strides, padding=[(pad, pad)] * 2, kernel_dilation=self.dilation,
-                    feature_group_count=hidden, use_bias=False, dtype=self.dtype, name="depthwise")(y)
+        y = Conv(hidden, (3, 3), self.strides, padding=[(pad, pad)] * 2, kernel_dilation=self.dilation,
+                 feature_group_count=hidden, use_bias=False, dtype=self.dtype, name="depthwise")(y, self.train)
         y = nn.relu6(norm("depthwise_bn")(y))
-        y = norm("project_bn")(nn.Conv(self.features, (1, 1), use_bias=False, dtype=self.dtype, name="project")(y))
+        y = norm("project_bn")(Conv(self.features, (1, 1), use_bias=False, dtype=self.dtype, name="project")(
+            y, self.train))
         return x + y if self.strides == 1 and x.shape[-1] == self.features else y
 
 
@@ -78,8 +81,8 @@ class MobileNetV2(nn.Module):
         check_image(x)
         check_used_layers(self.used_layers, 8)
         frozen = use_running_average or self.frozen_bn
-        x = nn.Conv(int(32 * self.width_mult), (3, 3), 2, padding="VALID", use_bias=False, dtype=self.dtype,
-                    name="layer0_conv")(x.astype(self.dtype))
+        x = Conv(int(32 * self.width_mult), (3, 3), 2, padding="VALID", use_bias=False, dtype=self.dtype,
+                 name="layer0_conv")(x.astype(self.dtype), not use_running_average)
         x = nn.relu6(nn.BatchNorm(use_running_average=frozen, momentum=BN_MOMENTUM, epsilon=BN_EPS, dtype=self.dtype,
                                   name="layer0_bn")(x))
         feats, last_dilation = [x], 1
@@ -87,7 +90,7 @@ class MobileNetV2(nn.Module):
             for j in range(n):
                 first = d if d == last_dilation else max(d // 2, 1)
                 x = InvertedResidual(int(c * self.width_mult), s if j == 0 else 1, t, first if j == 0 else d, frozen,
-                                     self.dtype, name=f"layer{i}_{j}")(x)
+                                     self.dtype, not use_running_average, name=f"layer{i}_{j}")(x)
             last_dilation = d
             feats.append(x)
         return {f"layer{i}": feats[i] for i in self.used_layers}

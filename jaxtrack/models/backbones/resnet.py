@@ -11,6 +11,7 @@ Template 127 -> 15x15 and search 255 -> 31x31 at layers 2, 3, 4.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxtrack.models.backbones.checks import check_image, check_used_layers
+from jaxtrack.models.conv import Conv
 from jaxtrack.models.fusion import BN_EPS, BN_MOMENTUM
 
 
@@ -30,8 +32,10 @@ class BasicBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, use_running_average: bool = True):
-        conv = lambda f, k, s, name: nn.Conv(f, (k, k), (s, s), padding=[(k // 2, k // 2)] * 2, use_bias=False,
-                                             dtype=self.dtype, name=name)
+        train = not use_running_average
+        conv = lambda f, k, s, name: functools.partial(
+            Conv(f, (k, k), (s, s), padding=[(k // 2, k // 2)] * 2, use_bias=False, dtype=self.dtype, name=name),
+            train=train)
         norm = lambda name: nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS,
                                          dtype=self.dtype, name=name)
         y = nn.relu(norm("bn1")(conv(self.filters, 3, self.strides, "conv1")(x)))
@@ -67,8 +71,8 @@ class ResNet(nn.Module):
         if len(self.widths) != len(self.stage_sizes):
             raise ValueError(f"widths {tuple(self.widths)} must have one entry per stage {tuple(self.stage_sizes)}")
         check_image(x)
-        x = nn.Conv(self.stem_width, (7, 7), (2, 2), padding=[(3, 3), (3, 3)], use_bias=False, dtype=self.dtype,
-                    name="conv1")(x.astype(self.dtype))
+        x = Conv(self.stem_width, (7, 7), (2, 2), padding=[(3, 3), (3, 3)], use_bias=False, dtype=self.dtype,
+                 name="conv1")(x.astype(self.dtype), not use_running_average)
         x = nn.relu(nn.BatchNorm(use_running_average=use_running_average, momentum=BN_MOMENTUM, epsilon=BN_EPS,
                                  dtype=self.dtype, name="bn1")(x))
         out = {"stem": nn.max_pool(x, (3, 3), (2, 2), padding=[(1, 1), (1, 1)])}
@@ -82,11 +86,12 @@ class ResNet(nn.Module):
         return out
 
 
-def _atrous_conv(features: int, k: int, stride: int, dilation: int, dtype, name: str) -> nn.Conv:
-    """pysot's padding: none for strided convs, `dilation * (k // 2)` (same size) otherwise."""
+def _atrous_conv(features: int, k: int, stride: int, dilation: int, dtype, name: str, train: bool = False):
+    """pysot's padding: none for strided convs, `dilation * (k // 2)` (same size) otherwise; `train`: XLA's
+    conv form (models.conv)."""
     pad = 0 if stride > 1 else dilation * (k // 2)
-    return nn.Conv(features, (k, k), stride, padding=[(pad, pad)] * 2, kernel_dilation=dilation, use_bias=False,
-                   dtype=dtype, name=name)
+    return functools.partial(Conv(features, (k, k), stride, padding=[(pad, pad)] * 2, kernel_dilation=dilation,
+                                  use_bias=False, dtype=dtype, name=name), train=train)
 
 
 class AtrousBlock(nn.Module):
@@ -104,23 +109,25 @@ class AtrousBlock(nn.Module):
     downsample: bool = False
     use_running_average: bool = True
     dtype: Any = jnp.float32
+    train: bool = False  # XLA's conv form (models.conv) instead of the fastest inference form
 
     @nn.compact
     def __call__(self, x):
         norm = lambda name: nn.BatchNorm(use_running_average=self.use_running_average, momentum=BN_MOMENTUM,
                                          epsilon=BN_EPS, dtype=self.dtype, name=name)
+        conv = functools.partial(_atrous_conv, dtype=self.dtype, train=self.train)
         entry = self.dilation // 2 if self.downsample and self.dilation > 1 else self.dilation
         out_planes = self.planes * (4 if self.bottleneck else 1)
         if self.bottleneck:
-            y = nn.relu(norm("bn1")(_atrous_conv(self.planes, 1, 1, 1, self.dtype, "conv1")(x)))
-            y = nn.relu(norm("bn2")(_atrous_conv(self.planes, 3, self.strides, entry, self.dtype, "conv2")(y)))
-            y = norm("bn3")(_atrous_conv(out_planes, 1, 1, 1, self.dtype, "conv3")(y))
+            y = nn.relu(norm("bn1")(conv(self.planes, 1, 1, 1, name="conv1")(x)))
+            y = nn.relu(norm("bn2")(conv(self.planes, 3, self.strides, entry, name="conv2")(y)))
+            y = norm("bn3")(conv(out_planes, 1, 1, 1, name="conv3")(y))
         else:
-            y = nn.relu(norm("bn1")(_atrous_conv(self.planes, 3, self.strides, entry, self.dtype, "conv1")(x)))
-            y = norm("bn2")(_atrous_conv(self.planes, 3, 1, self.dilation, self.dtype, "conv2")(y))
+            y = nn.relu(norm("bn1")(conv(self.planes, 3, self.strides, entry, name="conv1")(x)))
+            y = norm("bn2")(conv(self.planes, 3, 1, self.dilation, name="conv2")(y))
         if self.downsample:
             k = 1 if self.strides == 1 and self.dilation == 1 else 3
-            x = _atrous_conv(out_planes, k, self.strides, entry, self.dtype, "downsample_conv")(x)
+            x = conv(out_planes, k, self.strides, entry, name="downsample_conv")(x)
             x = norm("downsample_bn")(x)
         return nn.relu(x + y)
 
@@ -154,7 +161,8 @@ class AtrousResNet(nn.Module):
         check_image(x)
         check_used_layers(self.used_layers, 5)
         frozen = use_running_average or self.frozen_bn
-        x = _atrous_conv(self.stem_width, 7, 2, 1, self.dtype, "conv1")(x.astype(self.dtype))
+        x = _atrous_conv(self.stem_width, 7, 2, 1, self.dtype, "conv1", not use_running_average)(
+            x.astype(self.dtype))
         x = nn.relu(nn.BatchNorm(use_running_average=frozen, momentum=BN_MOMENTUM, epsilon=BN_EPS, dtype=self.dtype,
                                  name="bn1")(x))
         feats = [x]
@@ -166,7 +174,7 @@ class AtrousResNet(nn.Module):
             for j in range(self.stage_sizes[i]):
                 first = j == 0 and (stride != 1 or in_channels != self.widths[i] * expansion)
                 x = AtrousBlock(self.widths[i], self.bottleneck, stride if j == 0 else 1, dilation, first, frozen,
-                                self.dtype, name=f"layer{i + 1}_{j}")(x)
+                                self.dtype, not use_running_average, name=f"layer{i + 1}_{j}")(x)
                 in_channels = self.widths[i] * expansion
             feats.append(x)
         return {f"layer{i}": feats[i] for i in self.used_layers}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import flax.linen as nn
 
 from jaxtrack.models import fusion
+from jaxtrack.models.conv import Conv
 
 
 class ACMXCorr(nn.Module):
@@ -30,14 +31,14 @@ class ACMXCorr(nn.Module):
         self.fusion = fusion.AsymmetricFusion(self.hidden, self.use_box, impl=self.impl)
         self.activate = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True)
         self.head = fusion.ConvBNReLU(self.hidden, 3, padding=1, use_bias=True)
-        self.head_out = nn.Conv(self.out_channels, (3, 3), padding=1)
+        self.head_out = Conv(self.out_channels, (3, 3), padding=1)
 
     def template(self, z, box_wh=None, train: bool = False):
         return self.fusion.template(self.conv_kernel(z, train), box_wh, train)
 
     def track(self, x, t, train: bool = False):
         y = self.fusion.track(self.conv_search(x, train), t, train)
-        return self.head_out(self.head(self.activate(y, train), train))
+        return self.head_out(self.head(self.activate(y, train), train), train)
 
     def __call__(self, x, z, box_wh=None, train: bool = False):
         return self.track(x, self.template(z, box_wh, train), train)
