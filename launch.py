@@ -100,7 +100,8 @@ def check_names(config, where: str = "config") -> None:
     from jaxtrack.eval import datasets, vos_benchmark
     from jaxtrack.track import baselines
 
-    known = {"data.dataset": list(BUILDERS), "eval.benchmark": [*datasets.DATASETS, *vos_benchmark.BENCHMARKS],
+    known = {"data.dataset": list(BUILDERS),
+             "eval.benchmark": [*datasets.DATASETS, *vos_benchmark.BENCHMARKS, *vos_benchmark.TRACKED],
              "eval.baselines": list(baselines.BASELINES)}
     for key, names in known.items():
         section, field = key.split(".")

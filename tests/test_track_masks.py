@@ -80,3 +80,31 @@ def test_masked_run_and_mode_track_outputs(tmp_path):
     polygons = np.loadtxt(out / "seq_polygons.txt", delimiter=",")
     np.testing.assert_allclose(polygons.reshape(4, 4, 2), run.polygons)
     np.testing.assert_array_equal(davis.read_label_png(out / "seq" / "f000.png"), run.masks[0])
+
+
+def test_vos_scores_of_in_memory_runs(tmp_path):
+    """evaluate_runs against closed forms: the ground truth itself scores J = F = 1; the left half of a 10 x 10
+    square scores J = 0.5 on every frame (J-Mean 0.5, J-Recall 0: none above 0.5, J-Decay 0)."""
+    masks = np.zeros((5, 32, 32), np.uint8)
+    masks[:, 8:18, 8:18] = 1
+    frames = np.zeros((5, 32, 32, 3), np.uint8)
+    video = Video(name="sq", frames=frames, masks=masks, boxes=np.tile(np.float32([8, 8, 10, 10]), (5, 1)))
+    half = masks.copy()
+    half[:, :, 13:] = 0
+    rows = vos_benchmark.evaluate_runs([video], {"exact": [masks], "half": [half]}, tmp_path)
+    assert rows["exact"]["J-Mean"] == 1.0 and rows["exact"]["F-Mean"] == 1.0
+    assert rows["half"]["J-Mean"] == 0.5 and rows["half"]["J-Recall"] == 0.0 and rows["half"]["J-Decay"] == 0.0
+    assert (tmp_path / "half" / "global_results-test.csv").exists()
+    assert "| half |" in (tmp_path / "summary.md").read_text()
+
+
+def test_mode_eval_synthetic_vos_scores_box_filled_baselines(tmp_path):
+    from jaxtrack import config as config_lib
+    from jaxtrack.modes import eval as eval_mode
+
+    c = config_lib.experiment("eval")
+    c.eval.update({"benchmark": "synthetic_vos", "baselines": ["static"], "num_videos": 2,
+                   "synthetic": {"height": 64, "width": 64, "n_frames": 8, "n_shots": 1, "min_shot_len": 8}})
+    rows = eval_mode.run(c, str(tmp_path))
+    assert list(rows) == ["static_box"] and 0 < rows["static_box"]["J-Mean"] < 1
+    assert (tmp_path / "eval" / "synthetic_vos" / "summary.md").exists()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import cv2
 import matplotlib
@@ -34,6 +34,8 @@ from jaxtrack.eval import vos
 from jaxtrack.files import write_atomic
 
 BENCHMARKS = {"davis2016": 2016, "davis2017": 2017}  # config.eval.benchmark -> DAVIS year
+# benchmarks whose trackers `--mode=eval` runs itself: name -> the `jaxtrack.eval.datasets` videos (with masks)
+TRACKED = {"synthetic_vos": "synthetic"}
 
 
 def read_results(results_dir: epath.PathLike, video: Video) -> np.ndarray:
@@ -130,3 +132,31 @@ def run(cfg, out_dir: epath.PathLike) -> dict[str, float]:
     print(f"eval: {cfg.benchmark} {cfg.vos_split}, {len(names)} sequences: J&F {row['J&F-Mean']:.3f}, J "
           f"{row['J-Mean']:.3f}, F {row['F-Mean']:.3f}; wrote {epath.Path(out_dir) / 'summary.md'}")
     return row
+
+
+def evaluate_runs(videos: Sequence[Video], preds: Mapping[str, Sequence[np.ndarray]], out_dir: epath.PathLike,
+                  split: str = "test") -> dict[str, dict[str, float]]:
+    """Scores in-memory results of single-object videos: `preds[label][i]` [T, H, W] masks (> 0 = target) of
+    `videos[i]` (ground truth `videos[i].masks > 0`, frames in memory). Writes per label
+    `<label>/global_results-<split>.csv` and `<label>/per-sequence_results-<split>.csv`, overlays of the first video
+    (`overlays/<label>_<t>.jpg`) and `summary.md` (one global row per label); returns {label: global row}."""
+    out_dir, rows = epath.Path(out_dir), {}
+    for label, masks in preds.items():
+        results = {}
+        for i, (video, pred) in enumerate(zip(videos, masks, strict=True)):
+            gt = np.asarray(video.masks)[None] > 0
+            results[video.name] = vos.evaluate_sequence(np.asarray(pred)[None] > 0, gt)
+            if i == 0:
+                for t in sorted({1, len(video) // 2, len(video) - 2}):
+                    image = overlay(video.frames[t], np.asarray(pred)[None, t] > 0, gt[:, t])
+                    _, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+                    write_atomic(out_dir / "overlays" / f"{label}_{t:05d}.jpg", buf.tobytes())
+        write_atomic(out_dir / label / f"global_results-{split}.csv", vos.global_csv(results).encode())
+        write_atomic(out_dir / label / f"per-sequence_results-{split}.csv", vos.sequence_csv(results).encode())
+        rows[label] = vos.global_table(results)
+    md = [f"# VOS: {len(videos)} sequences\n\n", "| method | " + " | ".join(vos.GLOBAL_COLUMNS) + " |\n",
+          "|---" * (len(vos.GLOBAL_COLUMNS) + 1) + "|\n"]
+    md += [f"| {label} | " + " | ".join(f"{row[c]:.3f}" for c in vos.GLOBAL_COLUMNS) + " |\n"
+           for label, row in rows.items()]
+    write_atomic(out_dir / "summary.md", "".join(md).encode())
+    return rows

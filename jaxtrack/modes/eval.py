@@ -36,7 +36,7 @@ from absl import logging
 from etils import epath
 from tqdm.auto import tqdm
 
-from jaxtrack import sharding
+from jaxtrack import boxes, sharding
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.eval import benchmark, datasets, results, vos_benchmark, vot
 from jaxtrack.files import write_atomic
@@ -189,6 +189,25 @@ def write_summaries(name: str, videos, per_attr, report, keys, dataset, out_dir:
     write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
 
 
+def tracked_vos(config, workdir: epath.Path, out_dir: epath.Path) -> dict:
+    """`benchmark=synthetic_vos`: every tracker of `make_trackers` on the benchmark's videos; scored as VOS
+    (`vos_benchmark.evaluate_runs`, frame 0 given): a tracker's masks (SiamMask) as `<label>` and, for every tracker,
+    its boxes filled as masks as `<label>_box` (the baseline a mask branch must beat). Returns {method: global row}."""
+    videos = datasets.DATASETS[vos_benchmark.TRACKED[config.eval.benchmark]].load(config.eval)
+    preds = {}
+    for label, (factory, _) in make_trackers(config, workdir).items():
+        runs = [benchmark.run_sequence(factory(), v) for v in tqdm(videos, desc=label, leave=False)]
+        if runs[0].masks is not None:
+            preds[label] = [r.masks for r in runs]
+        preds[f"{label}_box"] = [np.stack([boxes.box_mask(b, v.masks.shape[1:]) for b in r.boxes])
+                                 for v, r in zip(videos, runs, strict=True)]
+    rows = vos_benchmark.evaluate_runs(videos, preds, out_dir)
+    for label, row in rows.items():
+        print(f"eval: {config.eval.benchmark} {label}: J&F {row['J&F-Mean']:.3f}, J {row['J-Mean']:.3f}, "
+              f"F {row['F-Mean']:.3f}")
+    return rows
+
+
 def run(config, workdir: str) -> dict:
     """Evaluates every tracker of `config.eval` on its benchmark; returns {tracker: {attribute: summary dict}}
     (+ "vot" entries with the VOT protocol), or {tracker: {"submission": zip path}} for unscored benchmarks. Every
@@ -198,6 +217,8 @@ def run(config, workdir: str) -> dict:
     out_dir = workdir / "eval" / name
     if name in vos_benchmark.BENCHMARKS:  # a folder of segmentation results, scored the DAVIS way
         return vos_benchmark.run(cfg, out_dir)
+    if name in vos_benchmark.TRACKED:  # trackers with masks on videos with masks, against their own boxes filled
+        return tracked_vos(config, workdir, out_dir)
     dataset = datasets.get(name)
     root = out_dir / "results"
     print(f"eval: {name} ...", flush=True)
