@@ -5,6 +5,8 @@
 `experiments/dat.py` scaled down: widths 24 / 48 / 64, fc 128, 96 px crops (target ~29 px, 3-4 feature cells),
 per step 8 crops with 16 positives / 48 negatives each, Adam 1e-3 -> 1e-4 (log) for 600 steps on 100 training
 videos (each its fc6 branch), regulariser weight 5 as the released code, eval on 2 val batches (branch 0).
+Online: DAT's settings at 96 px crops with fewer first-frame negatives (1000), iterations (30), candidates
+(128), box-regression samples (300), negative candidates per update (256) and positive frames (30).
 `dat_synthetic_noreg` is the same without the regulariser.
 """
 
@@ -33,6 +35,9 @@ def synthetic_run(c: ConfigDict, reg_weight: float) -> ConfigDict:
     c.data.num_threads = 2
     c.data.rois = ConfigDict({"crop_size": 96, "num_pos": 16, "num_neg": 48, "items_per_video": 8},
                              type_safe=False)
+    c.track.crop_size = 96
+    c.track.update({"n_neg_init": 1000, "iters_init": 30, "n_samples": 128, "n_bbreg": 300, "batch_neg_cand": 256,
+                    "frames_long": 30})
     return c
 
 

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtrack.train import reciprocative
+from jaxtrack.ops import reciprocative
 
 
 def _score_fn(w1, w2):

@@ -14,7 +14,7 @@ with `aligned=True` half-pixel coordinates and 2x2 samples per bin (RT-MDNet: ad
 max-pool to 3x3; here directly `roi_size` bins). fc4 / fc5 are ReLU layers of `fc_dim` (MDNet 512) with dropout
 before fc5 and fc6 in training. fc6 holds `num_domains` branches as one [K, fc_dim, 2] kernel, so the branch of
 each example is a gather, not a Python choice. Sample n's scores depend on its own RoI features only (no batch
-statistics), as the reciprocative regulariser (`jaxtrack.train.reciprocative`) requires.
+statistics), as the reciprocative regulariser (`jaxtrack.ops.reciprocative`) requires.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import optax
 
-from jaxtrack.ops import roi_align
+from jaxtrack.ops import reciprocative, roi_align
 
 STRIDE = 8
 
@@ -79,3 +80,25 @@ class DATNet(nn.Module):
 
     def __call__(self, images: jax.Array, boxes: jax.Array, domain: jax.Array, train: bool = False) -> jax.Array:
         return self.head(self.pool(self.features(images), boxes), domain, train)
+
+
+def scores_and_reg(model: DATNet, variables, rois: jax.Array, domain: jax.Array, labels: jax.Array, *,
+                   reg_weight: float, form: str, train: bool, rngs=None) -> tuple[jax.Array, jax.Array]:
+    """(scores [B, N, 2], regulariser or 0) of pooled RoIs [B, N, r, r, C] with `labels` [B, N] (1 positive);
+    shared by offline training and the online updates (`jaxtrack.track.dat`)."""
+    b, n = rois.shape[:2]
+
+    def score_fn(flat):
+        return model.apply(variables, flat.reshape(rois.shape), domain, train, rngs=rngs,
+                           method=model.head).reshape(b * n, 2)
+
+    if not reg_weight:
+        return score_fn(rois.reshape(b * n, *rois.shape[2:])).reshape(b, n, 2), jnp.zeros((), jnp.float32)
+    scores, reg = reciprocative.regularised_scores(score_fn, rois.reshape(b * n, *rois.shape[2:]),
+                                                   labels.reshape(-1), form=form)
+    return scores.reshape(b, n, 2), reg
+
+
+def binary_ce(scores: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy of [..., 2] scores against 0 / 1 labels [...] (MDNet's BinaryLoss, averaged)."""
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(scores.astype(jnp.float32), labels))

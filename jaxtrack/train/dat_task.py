@@ -3,7 +3,7 @@
 Batches are `jaxtrack.data.pipeline_rois` batches: image [B, S, S, 3] uint8, pos [B, P, 4] / neg [B, Q, 4] xywh crop
 pixels, domain [B] int32 (the fc6 branch: one per training video). The conv features are computed once per crop
 and every RoI is pooled from them (RT-MDNet). Loss: MDNet's binary softmax cross-entropy over the P + Q RoIs of
-every crop, plus `reg_weight` times DAT's reciprocative regulariser (`jaxtrack.train.reciprocative`) of the class
+every crop, plus `reg_weight` times DAT's reciprocative regulariser (`jaxtrack.ops.reciprocative`) of the class
 scores' gradients with respect to each RoI's pooled features (0: off). Metrics: ce, reg, pos_acc, neg_acc.
 """
 
@@ -13,34 +13,10 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from jaxtrack import boxes
-from jaxtrack.models.dat import DATNet
+from jaxtrack.models.dat import DATNet, binary_ce, scores_and_reg
 from jaxtrack.models.preprocess import normalize
-from jaxtrack.train import reciprocative
-
-
-def scores_and_reg(model: DATNet, variables, rois: jax.Array, domain: jax.Array, labels: jax.Array, *,
-                   reg_weight: float, form: str, train: bool, rngs=None) -> tuple[jax.Array, jax.Array]:
-    """(scores [B, N, 2], regulariser or 0) of pooled RoIs [B, N, r, r, C] with `labels` [B, N] (1 positive);
-    shared by offline training and the online updates (`jaxtrack.track.dat`)."""
-    b, n = rois.shape[:2]
-
-    def score_fn(flat):
-        return model.apply(variables, flat.reshape(rois.shape), domain, train, rngs=rngs,
-                           method=model.head).reshape(b * n, 2)
-
-    if not reg_weight:
-        return score_fn(rois.reshape(b * n, *rois.shape[2:])).reshape(b, n, 2), jnp.zeros((), jnp.float32)
-    scores, reg = reciprocative.regularised_scores(score_fn, rois.reshape(b * n, *rois.shape[2:]),
-                                                   labels.reshape(-1), form=form)
-    return scores.reshape(b, n, 2), reg
-
-
-def binary_ce(scores: jax.Array, labels: jax.Array) -> jax.Array:
-    """Mean softmax cross-entropy of [..., 2] scores against 0 / 1 labels [...] (MDNet's BinaryLoss, averaged)."""
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(scores.astype(jnp.float32), labels))
 
 
 @dataclasses.dataclass(frozen=True)
