@@ -8,8 +8,9 @@ stem / layer1 / layer2 for the refine) with 16 neck channels; schedule and data 
 of `siamfc_synthetic.half_crops` with SiamRPN's anchor settings there (scale 4, positives at IoU > 0.5). At the
 halved crops the mask branch predicts 31 x 31 per window (63 x 63 at 127 / 255) and the refine crops 29 / 15 / 7
 feature windows (61 / 31 / 15) into a 63 x 63 mask of the 63 px exemplar window.
-The pairs carry the synthetic target masks (`data.pairs.masks`: each search crop's `search_mask`). Not yet
-measured: STEPS (600) is a first guess, not a timed run.
+The pairs carry the synthetic target masks (`data.pairs.masks`: each search crop's `search_mask`). Measured
+(BENCHMARKS.md, 2 shared CPU cores): 600 steps in 8 min wall (5.4 CPU min), loss 1.88 -> 0.98; on the synthetic VOS
+test split (`--mode=eval --config.eval.benchmark=synthetic_vos`) its masks score J&F 0.248, its boxes filled 0.203.
 """
 
 from ml_collections import ConfigDict
