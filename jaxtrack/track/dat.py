@@ -109,7 +109,7 @@ class DATTracker:
     conv and fc4-5 are kept, fc6 starts fresh per video); `model` gives the architecture."""
 
     def __init__(self, name: str, model: DATNet, config: DATConfig, variables: dict):
-        self.name, self.config = name, config
+        self.name, self.config, self.variables = name, config, variables  # variables: the offline model's
         self.model = dataclasses.replace(model, num_domains=1)
         self.params = {k: v for k, v in variables["params"].items() if not k.startswith("fc6")}
         self.tx = _optimizer()
