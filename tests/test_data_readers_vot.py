@@ -71,6 +71,10 @@ def test_read_vot_new_layout_with_list(tmp_path):
     assert ball.attributes == {"camera_motion": False, "illum_change": False, "motion_change": False,
                                "size_change": False, "occlusion": True}
     assert ball.fps == 30.0 and ball.boxes.dtype == np.float32
+    # rotated boxes are kept as polygons (the VOT protocol's ground truth), rectangle lines as their boxes' corners
+    np.testing.assert_allclose(ball.polygons[1], _rotated(20, 15, 8, 8, np.pi / 4).reshape(4, 2), atol=1e-5)
+    np.testing.assert_array_equal(ball.polygons[2], [[1, 2], [4, 2], [4, 6], [1, 6]])
+    assert ball.polygons.shape == (3, 4, 2) and car.polygons is None  # car: rectangles only
 
 
 def test_read_vot_old_layout_without_list(tmp_path):

@@ -31,7 +31,7 @@ class Scripted:
 
 
 def make_run(overlaps, skip=5):
-    frames = np.zeros((len(overlaps), 2, 2, 3), np.uint8)
+    frames = np.zeros((len(overlaps), 12, 12, 3), np.uint8)  # GT inside the frame: clipping changes nothing
     frames[:, 0, 0, 0] = np.arange(len(overlaps))
     video = Video("v", frames=frames, boxes=np.tile(GT, (len(overlaps), 1)))
     return vot.run_vot(Scripted(overlaps), video, skip=skip)
@@ -208,3 +208,58 @@ def test_named_stacks_take_the_toolkit_interval():
     assert datasets.get("vot").eao_interval is None  # estimated from the sequence lengths
     lo, hi = vot.eao_interval([90, 100, 100, 110, 300])
     assert lo <= 100 <= hi < 300
+
+
+def rotated_box(rng, w_img, h_img):
+    cx, cy = rng.uniform(-10, w_img + 10), rng.uniform(-10, h_img + 10)
+    w, h, a = rng.uniform(0.5, 40), rng.uniform(0.5, 40), rng.uniform(0, np.pi)
+    c, s = np.cos(a), np.sin(a)
+    local = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+    return local @ np.array([[c, s], [-s, c]]) + [cx, cy]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6), st.booleans())
+def test_polygon_overlap_equals_shapely(seed, bounded):
+    """Random rotated boxes, partly outside a 64x48 frame: IoU of the parts inside the frame (bounded) or whole."""
+    shapely = pytest.importorskip("shapely")
+    rng = np.random.default_rng(seed)
+    a, b = rotated_box(rng, 64, 48), rotated_box(rng, 64, 48)
+    if rng.random() < 0.2:
+        b = a + rng.normal(0, 2, (4, 2))  # heavy overlap (b stays a quadrilateral, possibly non-convex)
+    pa, pb = shapely.Polygon(a), shapely.Polygon(b)
+    if not pb.is_valid:
+        return
+    if bounded:
+        frame = shapely.box(0, 0, 64, 48)
+        pa, pb = pa.intersection(frame), pb.intersection(frame)
+    union = pa.union(pb).area
+    want = pa.intersection(pb).area / union if pa.area > 0 and pb.area > 0 else 0.0
+    got = vot.polygon_overlap(a, b, (64, 48) if bounded else None)
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+class Rotated(Scripted):
+    """Reports a rotated box (`last_polygon`): GT's square turned by 45 degrees about its centre."""
+
+    def track(self, frame):
+        box, score = super().track(frame)
+        self.last_polygon = 5 + 5 * np.sqrt(2) * np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])
+        return box, score
+
+
+def test_run_vot_scores_rotated_boxes_and_ground_truth_polygons():
+    n = 8
+    frames = np.zeros((n, 12, 12, 3), np.uint8)
+    frames[:, 0, 0, 0] = np.arange(n)
+    video = Video("v", frames=frames, boxes=np.tile(GT, (n, 1)))
+    r = vot.run_vot(Rotated(np.ones(n)), video)
+    # the diamond (area 100, corners outside the 12x12 frame) against the 10x10 square: clipped to the frame
+    diamond = 5 + 5 * np.sqrt(2) * np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])
+    want = vot.polygon_overlap(diamond, [[0, 0], [10, 0], [10, 10], [0, 10]], (12, 12))
+    np.testing.assert_allclose(r.overlaps[1:], want)
+    assert 0.5 < want < 1
+    tilted = np.tile(diamond, (n, 1, 1))
+    video = Video("v", frames=frames, boxes=np.tile(GT, (n, 1)), polygons=tilted.astype(np.float32))
+    r = vot.run_vot(Rotated(np.ones(n)), video)
+    np.testing.assert_allclose(r.overlaps[1:], 1.0, atol=1e-6)  # the ground truth is the same diamond

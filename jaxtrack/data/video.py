@@ -24,6 +24,7 @@ class Video:
       boxes: [T, 4] float32 target boxes, NaN where there is none; None for summarization-only videos.
       visible: [T] bool, target visible (GOT-10k `absence == 0`, VOT), or None (= finite box).
       cover: [T] int8 visible-ratio class 0..8 (GOT-10k `cover.label`), or None.
+      polygons: [T, 4, 2] float32 (x, y) corners of rotated ground-truth boxes (VOT), NaN where none, or None.
       masks: [T, H, W] uint8 object label maps (0 background, k = object k; DAVIS palette indices), or None.
       user_scores: [U, T] float32 per-frame importance by U annotators (TVSum 1-5, SumMe 0-1), or None.
       user_summaries: [U, T] uint8 keyshot selections (1 = frame in the user's summary), or None.
@@ -43,6 +44,7 @@ class Video:
     visible: np.ndarray | None = None
     cover: np.ndarray | None = None
     masks: np.ndarray | None = None
+    polygons: np.ndarray | None = None
     user_scores: np.ndarray | None = None
     user_summaries: np.ndarray | None = None
     change_points: np.ndarray | None = None
@@ -61,7 +63,7 @@ class Video:
             object.__setattr__(self, "n_frames", n)
         if self.n_frames is not None and self.n_frames <= 0:
             raise ValueError(f"video {self.name!r}: empty video (n_frames={self.n_frames})")
-        for field in ("frames", "frame_paths", "boxes", "visible", "cover", "masks"):
+        for field in ("frames", "frame_paths", "boxes", "visible", "cover", "masks", "polygons"):
             value = getattr(self, field)
             if value is not None and len(value) != self.n_frames:
                 raise ValueError(

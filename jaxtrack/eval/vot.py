@@ -1,9 +1,10 @@
 """VOT short-term (supervised) protocol and its measures, as the VOT toolkit (votchallenge/toolkit,
 `vot/experiment/multirun.py::SupervisedExperiment`, `vot/analysis/supervised.py`) defines them.
 
-Protocol (`run_vot`): the tracker is initialised on frame 0; a tracked frame whose overlap with a valid ground
-truth is <= 0 is a failure, and the tracker is re-initialised `skip` (5) frames later. Frames in between are
-"unknown"; a failure within the last `skip` frames ends the sequence without re-initialisation.
+Protocol (`run_vot`): the tracker is initialised on frame 0; a tracked frame whose overlap (between polygons clipped
+to the frame, `polygon_overlap`) with a valid ground truth is <= 0 is a failure, and the tracker is re-initialised
+`skip` (5) frames later. Frames in between are "unknown"; a failure within the last `skip` frames ends the sequence
+without re-initialisation.
 
 Measures (one run per sequence: jaxtrack trackers are deterministic, so the toolkit's repetitions collapse):
 - accuracy: per sequence, the mean overlap over tracked frames, excluding failure frames, unknown frames and the
@@ -49,10 +50,72 @@ class VOTRun:
     failures: tuple[int, ...]
 
 
+def polygon_area(p: np.ndarray) -> float:
+    """Area of a simple polygon [N, 2] (shoelace); 0 for fewer than 3 vertices."""
+    if len(p) < 3:
+        return 0.0
+    x, y = p[:, 0], p[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def _convex(p: np.ndarray) -> bool:
+    d = np.roll(p, -1, 0) - p
+    cross = d[:, 0] * np.roll(d[:, 1], -1) - d[:, 1] * np.roll(d[:, 0], -1)
+    return bool((cross >= -1e-9).all() or (cross <= 1e-9).all())
+
+
+def clip_polygon(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Sutherland-Hodgman: the part [K, 2] of polygon `subject` inside the convex polygon `clip` (either
+    orientation)."""
+    orient = np.sign(np.dot(clip[:, 0], np.roll(clip[:, 1], -1)) - np.dot(clip[:, 1], np.roll(clip[:, 0], -1)))
+    out = list(subject)
+    for a, b in zip(clip, np.roll(clip, -1, 0), strict=True):
+        side = [orient * ((b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0])) for q in out]
+        pts, out = out, []
+        for i, (p, sp) in enumerate(zip(pts, side, strict=True)):
+            q, sq = pts[i - 1], side[i - 1]
+            if (sp >= 0) != (sq >= 0):
+                out.append(q + (p - q) * (sq / (sq - sp)))
+            if sp >= 0:
+                out.append(p)
+        if not out:
+            break
+    return np.array(out, np.float64).reshape(-1, 2)
+
+
+def polygon_overlap(a, b, bounds: tuple[float, float] | None = None) -> float:
+    """IoU of polygons a [N, 2] and b [M, 2] (x, y; one of them convex, as a rotated box is), both clipped to the
+    image [0, W] x [0, H] when `bounds` = (W, H) is given, as the VOT toolkit bounds its overlaps; 0 when either
+    is empty (inside the image)."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 2), np.asarray(b, np.float64).reshape(-1, 2)
+    if bounds is not None:
+        w, h = bounds
+        frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+        a, b = clip_polygon(a, frame), clip_polygon(b, frame)
+    area_a, area_b = polygon_area(a), polygon_area(b)
+    if area_a <= 0 or area_b <= 0:
+        return 0.0
+    if _convex(b):
+        inter = polygon_area(clip_polygon(a, b))
+    elif _convex(a):
+        inter = polygon_area(clip_polygon(b, a))
+    else:
+        raise ValueError(f"polygon_overlap: neither polygon is convex ({a.tolist()}, {b.tolist()})")
+    return inter / (area_a + area_b - inter)
+
+
+def _corners(box) -> np.ndarray:
+    """[4, 2] float64 corners of an xywh box (`boxes.xywh_to_corners` in float64)."""
+    x0, y0, x1, y1 = boxes.xywh_to_xyxy(np.asarray(box, np.float64))
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
 def run_vot(tracker, video: Video, *, skip: int = 5) -> VOTRun:
-    """Tracks `video` against its xywh boxes, re-initialising on the ground truth `skip` frames after each failure
-    (IoU <= 0 with a valid ground truth); frames without a valid ground truth are never an initialisation (it
-    moves to the next valid frame) or a failure."""
+    """Tracks `video`, re-initialising on the ground-truth box `skip` frames after each failure (overlap <= 0 with
+    a valid ground truth); frames without a valid ground truth are never an initialisation (it moves to the next
+    valid frame) or a failure. Overlaps are between polygons clipped to the frame (`polygon_overlap`): the
+    tracker's rotated box when it reports one (`last_polygon`, SiamMask), else its box's corners, against the
+    ground truth's polygon (`video.polygons`, VOT's rotated boxes) or its box's corners."""
     gt = video.boxes
     overlaps = np.full(len(gt), np.nan)
     inits, failures, next_init = [], [], 0
@@ -67,8 +130,11 @@ def run_vot(tracker, video: Video, *, skip: int = 5) -> VOTRun:
             continue
         box, _ = tracker.track(frame)
         if valid:
-            overlaps[t] = float(boxes.iou(np.asarray(box, np.float64), gt[t].astype(np.float64))) \
-                if np.isfinite(box).all() else 0.0
+            pred = getattr(tracker, "last_polygon", None)
+            pred = _corners(box) if pred is None else pred
+            truth = _corners(gt[t]) if video.polygons is None else video.polygons[t]
+            overlaps[t] = polygon_overlap(pred, truth, (frame.shape[1], frame.shape[0])) \
+                if np.isfinite(pred).all() else 0.0
             if overlaps[t] <= 0:
                 failures.append(t)
                 next_init = t + skip

@@ -15,7 +15,9 @@ Conventions (votchallenge/toolkit `vot/region/raster.py`, pysot `tools/test.py`)
 indices and regions are pixel-inclusive: a rectangle `x,y,w,h` covers pixels x..x+w-1, so it is kept as it is, and
 its polygon is the corners (x, y), (x+w-1, y), (x+w-1, y+h-1), (x, y+h-1). Rotated boxes become the axis-aligned
 box pysot initialises trackers with (`axis_aligned_box`), which maps such a rectangle's polygon back to `x,y,w,h`.
-Rectangles with NaN or a zero size and empty masks get a NaN box and `visible=False`.
+Rectangles with NaN or a zero size and empty masks get a NaN box and `visible=False`. A sequence with rotated boxes
+also keeps them as `Video.polygons` [T, 4, 2] (its rectangles as their boxes' corners), which the VOT protocol
+scores against (`jaxtrack.eval.vot`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from absl import logging
 from etils import epath
 
+from jaxtrack.boxes import xywh_to_corners
 from jaxtrack.data.readers.images import contiguous_frames, frame_files
 from jaxtrack.data.readers.text import SEPARATORS, read_name_list, text_lines
 from jaxtrack.data.video import Video
@@ -125,7 +128,13 @@ def read_vot_sequence(seq_dir: epath.PathLike) -> Video:
         raise ValueError(f"{img_dir}: {len(files)} images but {n} regions in {gt}")
     paths = contiguous_frames(files, 1, n, str(img_dir))
     attributes = {tag: bool(_tag(seq_dir, tag, n).any()) for tag in TAGS}
-    return Video(name=seq_dir.name, frame_paths=paths, boxes=boxes, visible=~invalid, fps=FPS, attributes=attributes)
+    polygons = None
+    if (kinds == 8).any():  # the rotated boxes as given, the rectangles as their boxes' corners
+        polygons = xywh_to_corners(boxes)
+        polygons[kinds == 8] = values[kinds == 8].reshape(-1, 4, 2)
+        polygons[invalid] = np.nan
+    return Video(name=seq_dir.name, frame_paths=paths, boxes=boxes, visible=~invalid, fps=FPS, attributes=attributes,
+                 polygons=polygons)
 
 
 def read_vot(root: epath.PathLike, names: list[str] | None = None) -> list[Video]:
