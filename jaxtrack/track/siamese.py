@@ -192,7 +192,8 @@ def ban_decode(config: BANConfig, out, search_size: int):
 
 def pysot_select(config, score, pred, size, scale_z):
     """pysot's penalties and smoothing: score [K, H, W], pred [K, H, W, 4] (crop pixels, relative to the centre),
-    size [2] current (w, h) in frame pixels. Returns (offset [2] in frame pixels, new size [2], score [])."""
+    size [2] current (w, h) in frame pixels. Returns (offset [2] in frame pixels, new size [2], score [], the best
+    anchor's flat index into [K, H, W])."""
     def change(r):
         return jnp.maximum(r, 1.0 / r)
 
@@ -207,7 +208,7 @@ def pysot_select(config, score, pred, size, scale_z):
     bbox = pred.reshape(-1, 4)[best] / scale_z
     best_score = score.reshape(-1)[best]
     lr = penalty.reshape(-1)[best] * best_score * config.lr
-    return bbox[:2], size * (1 - lr) + bbox[2:] * lr, best_score
+    return bbox[:2], size * (1 - lr) + bbox[2:] * lr, best_score, best
 
 
 def pysot_step(decode, model, config, variables, state, frame):
@@ -218,7 +219,7 @@ def pysot_step(decode, model, config, variables, state, frame):
     x = crop_lib.crop(frame, state["center"], s_x, config.instance_size, state["avg"], state["image_hw"])
     out = model.apply(variables, normalize(x[None], config.normalize), state["template"], method="track")
     score, pred = decode(config, out, config.instance_size)
-    offset, size, best_score = pysot_select(config, score, pred, size, scale_z)
+    offset, size, best_score, _ = pysot_select(config, score, pred, size, scale_z)
     center = jnp.clip(state["center"] + offset, 0.0, hw[::-1])  # pysot `_bbox_clip`
     size = jnp.clip(size, 10.0, hw[::-1])
     box = jnp.concatenate([center - size / 2, size])

@@ -34,23 +34,6 @@ MASK_THRESHOLD = 0.15  # pysot cfg.TRACK.MASK_THERSHOLD
 MIN_CONTOUR_AREA = 100.0  # pysot `_mask_post_processing`: smaller largest contours fall back to the box
 
 
-def best_cell(config: siamese.RPNConfig, score, pred, size, scale_z):
-    """(row, col) [2] int32 of the anchor `siamese.pysot_select` picks (the same penalised score's argmax) in the
-    score [K, R, R] / pred [K, R, R, 4] grid."""
-    def change(r):
-        return jnp.maximum(r, 1.0 / r)
-
-    w, h = pred[..., 2], pred[..., 3]
-    s_c = change(boxes.context_size(w, h) / boxes.context_size(size[0] * scale_z, size[1] * scale_z))
-    r_c = change((size[0] / size[1]) / (w / h))
-    penalty = jnp.exp(-(r_c * s_c - 1) * config.penalty_k)
-    n = score.shape[1]
-    window = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
-    pscore = penalty * score * (1 - config.window_influence) + window * config.window_influence
-    _, row, col = jnp.unravel_index(jnp.argmax(pscore.reshape(-1)), score.shape)
-    return jnp.stack([row, col]).astype(jnp.int32)
-
-
 def mask_step(model, config: siamese.RPNConfig, variables, state, frame):
     """One frame -> (state, box [4] xywh, score [], window mask [S, S] probabilities, window [2] (x, y) top-left of
     the mask's window in search-crop pixels, s_x [] the crop's side in frame pixels (rounded, as the crop), crop
@@ -62,8 +45,8 @@ def mask_step(model, config: siamese.RPNConfig, variables, state, frame):
     x = crop_lib.crop(frame, state["center"], s_x, config.instance_size, state["avg"], state["image_hw"])
     out = model.apply(variables, normalize(x[None], config.normalize), state["template"], method="track")
     score, pred = siamese.rpn_decode(config, out, config.instance_size)
-    offset, new_size, best_score = siamese.pysot_select(config, score, pred, size, scale_z)
-    cell = best_cell(config, score, pred, size, scale_z)
+    offset, new_size, best_score, best = siamese.pysot_select(config, score, pred, size, scale_z)
+    cell = jnp.stack(jnp.unravel_index(best, score.shape)[1:]).astype(jnp.int32)  # (row, col) of the best anchor
     logits = model.apply(variables, out, cell[None, None], method="window_masks")[0, 0]
     grid = score.shape[1]
     origin = ((config.instance_size - config.exemplar_size) - config.stride * (grid - 1)) / 2

@@ -10,14 +10,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 from jaxtrack.data import synthetic_actions
 from jaxtrack.data.readers import actions
-from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig
+from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig, named_config
 from jaxtrack.data.video import Video
 
 SplitClips = dict[str, tuple[Sequence[int], Callable[[], Iterable[Video]]]]
@@ -85,11 +83,7 @@ class SyntheticActions(LabelledVideoBuilder):
         action = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in action_fields}
         config = SyntheticActionsConfig(name=layout, layout=layout, action=synthetic_actions.ActionConfig(**action),
                                         **{k: v for k, v in options.items() if k in own_fields})
-        if config.content() == SyntheticActionsConfig(name=layout, layout=layout).content():
-            return layout
-        content = json.dumps(config.content(), sort_keys=True)
-        return dataclasses.replace(config, name=f"{layout}_{hashlib.sha1(content.encode()).hexdigest()[:12]}",
-                                   description=content)
+        return named_config(config, SyntheticActionsConfig(name=layout, layout=layout), layout)
 
     def _image_format(self) -> str:
         return self.builder_config.image_format

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
@@ -219,3 +220,13 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                         example["mask"] = mask_bytes(video, t)
                     yield f"{i:08d}_{t:08d}", example
         self.info.metadata["listing"][split] = listing.hexdigest()
+
+
+def named_config(config, default, layout: str):
+    """`layout` (the prepared default) when `config` holds `default`'s content, else `config` named
+    `<layout>_<sha1 of its content>` with the content as its description (builder configs keyed on content)."""
+    if config.content() == default.content():
+        return layout
+    content = json.dumps(config.content(), sort_keys=True)
+    return dataclasses.replace(config, name=f"{layout}_{hashlib.sha1(content.encode()).hexdigest()[:12]}",
+                               description=content)

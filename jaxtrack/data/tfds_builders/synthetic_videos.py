@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 from typing import ClassVar
 
 import tensorflow_datasets as tfds
 
 from jaxtrack.data import synthetic
-from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig
+from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig, named_config
 
 _SPLIT_FIELDS = {"train": "num_train", "val": "num_val", "test": "num_test"}
 
@@ -66,12 +64,7 @@ class SyntheticVideos(VideoBuilder):
             name=layout, layout=layout,
             synthetic=synthetic.SyntheticConfig(**{k: v for k, v in options.items() if k in synth_fields}),
             **{k: v for k, v in options.items() if k in own_fields})
-        default = SyntheticVideosConfig(name=layout, layout=layout)
-        if config.content() == default.content():
-            return layout
-        content = json.dumps(config.content(), sort_keys=True)
-        return dataclasses.replace(config, name=f"{layout}_{hashlib.sha1(content.encode()).hexdigest()[:12]}",
-                                   description=content)
+        return named_config(config, SyntheticVideosConfig(name=layout, layout=layout), layout)
 
     def _image_format(self) -> str:
         return self.builder_config.image_format
