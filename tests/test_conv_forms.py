@@ -99,8 +99,8 @@ def test_bad_inputs_name_the_problem():
 
 def test_auto_forms():
     assert conv_ops.auto_form((3, 3, 1, 64), (1, 1), 64, backend="cpu") == "shift"
-    assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu") == "winograd4"
-    assert conv_ops.auto_form((5, 5, 64, 64), (1, 1), 1, backend="cpu") == "winograd4"
+    assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu") == "winograd"
+    assert conv_ops.auto_form((5, 5, 64, 64), (1, 1), 1, backend="cpu") == "winograd"
     assert conv_ops.auto_form((3, 3, 64, 64), (2, 2), 1, backend="cpu") == "im2col"
     assert conv_ops.auto_form((1, 1, 64, 64), (1, 1), 1, backend="cpu") == "im2col"
     assert conv_ops.auto_form((7, 7, 3, 64), (2, 2), 1, backend="cpu") == "xla"

@@ -6,6 +6,7 @@ is wanted again); the identity of a model is its step, settings and weights.
     python -m tests.test_eval_resume WORKDIR N_VIDEOS   # the run the kill test kills (slow "drift" tracker)
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -18,11 +19,12 @@ import orbax.checkpoint as ocp
 import pytest
 
 from jaxtrack import config as config_lib
+from jaxtrack import families
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import synthetic
 from jaxtrack.eval import benchmark, results
 from jaxtrack.modes import eval as eval_mode
-from jaxtrack.track import baselines, siamese
+from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
 
 TINY = {"height": 64, "width": 80, "n_frames": 8, "n_shots": 1, "min_shot_len": 8}
@@ -167,7 +169,8 @@ class Plain:
 
 
 def test_model_identity_is_step_settings_and_weights(tmp_path, monkeypatch):
-    monkeypatch.setattr(siamese, "Tracker", Plain)  # the checkpoints hold a made-up variable tree
+    # the checkpoints hold a made-up variable tree: the family's tracker class must not run the model
+    monkeypatch.setitem(families.REGISTRY, "siamfc", dataclasses.replace(families.get("siamfc"), tracker_class=Plain))
     trained = config_lib.experiment("train")
     trained.model.name = "siamfc"
     saver = ocp.StandardCheckpointer()
