@@ -105,6 +105,9 @@ def test_auto_forms():
     assert conv_ops.auto_form((1, 1, 64, 64), (1, 1), 1, backend="cpu") == "im2col"
     assert conv_ops.auto_form((7, 7, 3, 64), (2, 2), 1, backend="cpu") == "xla"
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="gpu") == "xla"
+    small = conv_ops.MIN_AUTO_FLOPS / (2 * 9 * 64 * 64)  # output pixels at the threshold
+    assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) - 1) == "xla"
+    assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) + 1) == "winograd"
 
 
 class Pair(nn.Module):
@@ -120,7 +123,8 @@ class Pair(nn.Module):
         return self.make(4, (3, 3), 2, padding="VALID")(x, **kw)
 
 
-def test_conv_module_is_nn_conv():
+def test_conv_module_is_nn_conv(monkeypatch):
+    monkeypatch.setattr(conv_ops, "MIN_AUTO_FLOPS", 0)  # the tiny convs take the forms they would at full size
     x = jnp.asarray(np.random.default_rng(1).standard_normal((2, 11, 11, 5)), jnp.float32)
     ours, theirs = Pair(conv_module.Conv), Pair(nn.Conv)
     variables = ours.init(jax.random.key(0), x)

@@ -66,8 +66,10 @@ class Conv(nn.Module):
         elif not isinstance(padding, str):
             padding = tuple((p, p) if isinstance(p, int) else tuple(p) for p in padding)
         impl = _DEFAULT_IMPL.get() if self.impl == "auto" else self.impl
-        form = "xla" if train else (conv_ops.auto_form(kernel.shape, _pair(self.strides), self.feature_group_count)
-                                    if impl == "auto" else impl)
+        strides = _pair(self.strides)
+        out_pixels = x.shape[0] * (x.shape[1] // strides[0]) * (x.shape[2] // strides[1])  # ~ batch x positions
+        form = "xla" if train else (conv_ops.auto_form(kernel.shape, strides, self.feature_group_count,
+                                                       out_pixels=out_pixels) if impl == "auto" else impl)
         prepared = None
         if form in conv_ops.WINOGRAD_TILE:
             if self.has_variable(PREPARED, form):

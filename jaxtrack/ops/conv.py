@@ -19,7 +19,9 @@ Forms (`CONV_FORMS`; all agree with "xla" to float32 rounding, values and gradie
 `impl="auto"` (`auto_form`): the form measured fastest on XLA:CPU for the conv's kind (BENCHMARKS.md, "Real
 weights: per-frame speed"; `python -m tests.torch_ref.conv_speed` times every conv of the zoo models): shift for
 depthwise, winograd (F(2x2)) for 3x3 and 5x5 stride-1 dense convs, im2col for 1x1 and the other dense convs with
-> 4 input channels, xla otherwise (the 3-channel stems, other grouped convs). Other backends: "xla". "winograd4" is
+> 4 input channels, xla otherwise (the 3-channel stems, other grouped convs, dense convs under `MIN_AUTO_FLOPS`
+per call: on the quickstart's ResNet-18/4 the forms cost 3.2-3.5 ms a frame against XLA's 2.4-2.5). Other
+backends: "xla". "winograd4" is
 faster still but not chosen: its ~1e-5 error compounds to 4e-4 relative through a full-size ResNet-50, beyond the
 converter's 1e-4 layer parity (tests/test_convert.py).
 """
@@ -186,13 +188,19 @@ CONV_FORMS: dict[str, Callable] = {"xla": xla_conv, "im2col": im2col_conv, "shif
 WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}  # output tile side m of each Winograd form
 
 
-def auto_form(w_shape, strides, groups: int, backend: str | None = None) -> str:
-    """The form `impl="auto"` uses for a kernel of shape `w_shape` [kh, kw, C // groups, O] (module docstring)."""
+MIN_AUTO_FLOPS = 1e8  # dense convs below this many flops per call stay XLA's (the forms' overhead dominates)
+
+
+def auto_form(w_shape, strides, groups: int, backend: str | None = None, out_pixels: int | None = None) -> str:
+    """The form `impl="auto"` uses for a kernel of shape `w_shape` [kh, kw, C // groups, O] (module docstring);
+    `out_pixels` (batch x output positions), when given, keeps small dense convs on XLA's conv."""
     if (backend or jax.default_backend()) != "cpu":
         return "xla"
     kh, kw, c, o = w_shape
     if groups > 1:
         return "shift" if c == 1 and o == groups else "xla"
+    if out_pixels is not None and 2 * kh * kw * c * o * out_pixels < MIN_AUTO_FLOPS:
+        return "xla"
     if kh == kw and kh in (3, 5) and tuple(strides) == (1, 1):
         return "winograd"
     return "im2col" if c > 4 else "xla"
