@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from jaxtrack.data import synthetic_actions
 from jaxtrack.data.readers import actions
-from jaxtrack.data.tfds_builders.common import ENCODINGS, LAYOUTS, VideoBuilder, VideoBuilderConfig, named_config
+from jaxtrack.data.tfds_builders.common import LAYOUTS, GeneratedConfig, VideoBuilder
 from jaxtrack.data.video import Video
 
 SplitClips = dict[str, tuple[Sequence[int], Callable[[], Iterable[Video]]]]
@@ -35,29 +35,15 @@ class LabelledVideoBuilder(VideoBuilder, skip_registration=True):
         return {split: videos for split, (_, videos) in splits.items()}
 
 
-_SPLIT_FIELDS = {"train": "num_train", "val": "num_val", "test": "num_test"}
-
-
 @dataclasses.dataclass(eq=False)
-class SyntheticActionsConfig(VideoBuilderConfig):
+class SyntheticActionsConfig(GeneratedConfig):
     """Split sizes, seed and frame encoding ("png" lossless by default: the frames are tiny) of the clips."""
 
+    GENERATOR: ClassVar[tuple[str, type]] = ("action", synthetic_actions.ActionConfig)
     action: synthetic_actions.ActionConfig = dataclasses.field(default_factory=synthetic_actions.ActionConfig)
     num_train: int = 800
     num_val: int = 100
     num_test: int = 300
-    seed: int = 0
-    image_format: str = "png"
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.image_format not in ENCODINGS:
-            raise ValueError(f"{self.name!r}: image_format must be one of {sorted(ENCODINGS)}, "
-                             f"got {self.image_format!r}")
-
-    def content(self) -> dict:
-        return {"action": dataclasses.asdict(self.action), "seed": self.seed, "image_format": self.image_format,
-                **{f: getattr(self, f) for f in _SPLIT_FIELDS.values()}}
 
 
 def _videos(n: int, seed: int, config: synthetic_actions.ActionConfig, split: str) -> Iterable[Video]:
@@ -73,29 +59,13 @@ class SyntheticActions(LabelledVideoBuilder):
     def make_config(cls, layout: str, **options) -> str | SyntheticActionsConfig:
         """`options`: any `ActionConfig` field, num_train/num_val/num_test, seed, image_format; non-default content
         gets the config name `<layout>_<digest>`."""
-        if layout not in LAYOUTS:
-            raise ValueError(f"{cls.name}: layout must be one of {LAYOUTS}, got {layout!r}")
-        action_fields = {f.name for f in dataclasses.fields(synthetic_actions.ActionConfig)}
-        own_fields = {*_SPLIT_FIELDS.values(), "seed", "image_format"}
-        unknown = sorted(set(options) - action_fields - own_fields)
-        if unknown:
-            raise TypeError(f"{cls.name}: unknown options {unknown}; valid: {sorted(action_fields | own_fields)}")
-        action = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in action_fields}
-        config = SyntheticActionsConfig(name=layout, layout=layout, action=synthetic_actions.ActionConfig(**action),
-                                        **{k: v for k, v in options.items() if k in own_fields})
-        return named_config(config, SyntheticActionsConfig(name=layout, layout=layout), layout)
-
-    def _image_format(self) -> str:
-        return self.builder_config.image_format
+        return SyntheticActionsConfig.from_options(cls.name, layout, **options)
 
     def _split_clips(self, dl_manager):
         cfg = self.builder_config
-        splits = {}
-        for split, field in _SPLIT_FIELDS.items():
-            n = getattr(cfg, field)
-            if n > 0:
-                labels = [synthetic_actions.label(i) for i in range(n)]
-                splits[split] = (labels, functools.partial(_videos, n, cfg.seed, cfg.action, split))
+        splits = {split: ([synthetic_actions.label(i) for i in range(n)],
+                          functools.partial(_videos, n, cfg.seed, cfg.action, split))
+                  for split, n in cfg.split_sizes().items()}
         return synthetic_actions.CLASSES, splits
 
 

@@ -13,6 +13,8 @@ the sha1 of every split's (name, n_frames) list in `info.metadata["listing"]`: `
 `videos` config whose sources differ from manual_dir's files now (a ground-truth file edited, added or removed),
 and a `frames` config whose listing differs from its `videos` config's (an edit that keeps the videos and their
 lengths keeps the frames).
+Generated datasets (synthetic videos, synthetic actions) share `GeneratedConfig`: generator settings, split sizes,
+seed and frame encoding, with configs named by the digest of their content.
 """
 
 from __future__ import annotations
@@ -62,6 +64,62 @@ class VideoBuilderConfig(tfds.core.BuilderConfig):
         if self.layout not in LAYOUTS:
             raise ValueError(f"{type(self).__name__} {self.name!r}: layout must be one of {LAYOUTS}, "
                              f"got {self.layout!r}")
+
+
+SPLIT_SIZES = {"train": "num_train", "val": "num_val", "test": "num_test"}  # split -> size field of GeneratedConfig
+
+
+@dataclasses.dataclass(eq=False)
+class GeneratedConfig(VideoBuilderConfig):
+    """Base of the generated datasets' configs: the generator's settings (a dataclass) in the field `GENERATOR`
+    names, split sizes, `seed` and the frame encoding `image_format` (a key of ENCODINGS). Subclasses set the
+    defaults; their extra fields only change how the data is made (not in `content()`, so not in the name)."""
+
+    GENERATOR: ClassVar[tuple[str, type]]  # (field name, generator config class)
+    num_train: int = 0
+    num_val: int = 0
+    num_test: int = 0
+    seed: int = 0
+    image_format: str = "png"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.image_format not in ENCODINGS:
+            raise ValueError(f"{self.name!r}: image_format must be one of {sorted(ENCODINGS)}, "
+                             f"got {self.image_format!r}")
+
+    def content(self) -> dict:
+        """Everything that determines the generated data."""
+        field, _ = self.GENERATOR
+        return {field: dataclasses.asdict(getattr(self, field)), "seed": self.seed, "image_format": self.image_format,
+                **{f: getattr(self, f) for f in SPLIT_SIZES.values()}}
+
+    def split_sizes(self) -> dict[str, int]:
+        """Split name -> number of videos, for the non-empty splits."""
+        return {split: getattr(self, f) for split, f in SPLIT_SIZES.items() if getattr(self, f) > 0}
+
+    @classmethod
+    def from_options(cls, builder: str, layout: str, **options) -> str | GeneratedConfig:
+        """`layout`'s config with `options`: any field of the generator's config or of this config (lists become
+        tuples). `layout` itself (the prepared default) for the default content, else a config named
+        `<layout>_<sha1 of its content>` with the content as its description (builder configs keyed on content)."""
+        if layout not in LAYOUTS:
+            raise ValueError(f"{builder}: layout must be one of {LAYOUTS}, got {layout!r}")
+        field, generator = cls.GENERATOR
+        generator_fields = {f.name for f in dataclasses.fields(generator)}
+        base_fields = {f.name for f in dataclasses.fields(VideoBuilderConfig)} | {field}
+        own_fields = {f.name for f in dataclasses.fields(cls)} - base_fields
+        unknown = sorted(set(options) - generator_fields - own_fields)
+        if unknown:
+            raise TypeError(f"{builder}: unknown options {unknown}; valid: {sorted(generator_fields | own_fields)}")
+        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in generator_fields}
+        config = cls(name=layout, layout=layout, **{field: generator(**settings)},
+                     **{k: v for k, v in options.items() if k in own_fields})
+        if config.content() == cls(name=layout, layout=layout).content():
+            return layout
+        content = json.dumps(config.content(), sort_keys=True)
+        return dataclasses.replace(config, name=f"{layout}_{hashlib.sha1(content.encode()).hexdigest()[:12]}",
+                                   description=content)
 
 
 def video_features() -> tfds.features.FeaturesDict:
@@ -178,7 +236,8 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return layout
 
     def _image_format(self) -> str:
-        return self.IMAGE_FORMAT
+        config = self.builder_config
+        return config.image_format if isinstance(config, GeneratedConfig) else self.IMAGE_FORMAT
 
     def _info(self) -> tfds.core.DatasetInfo:
         layout = self.builder_config.layout
@@ -221,12 +280,3 @@ class VideoBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                     yield f"{i:08d}_{t:08d}", example
         self.info.metadata["listing"][split] = listing.hexdigest()
 
-
-def named_config(config, default, layout: str):
-    """`layout` (the prepared default) when `config` holds `default`'s content, else `config` named
-    `<layout>_<sha1 of its content>` with the content as its description (builder configs keyed on content)."""
-    if config.content() == default.content():
-        return layout
-    content = json.dumps(config.content(), sort_keys=True)
-    return dataclasses.replace(config, name=f"{layout}_{hashlib.sha1(content.encode()).hexdigest()[:12]}",
-                               description=content)
