@@ -8,8 +8,9 @@ Config section `eval` (`jaxtrack.config.experiment`):
   num_videos, seed, synthetic: synthetic test split size, stream, SyntheticConfig overrides;
   max_videos (0 = all): cap for folder datasets; baselines: `track.baselines` names;
   models: entries {"workdir": a training workdir, "step": -1 (latest), "track": tracker settings over the
-    workdir's own, "label": table name (default the model name)}; checkpoints: comma-separated training workdirs,
-    added to models. A training experiment run in its own workdir (checkpoints there) is evaluated first;
+    workdir's own, "label": table name (default the family name; the experiment name where two models share a
+    family, `_2`, ... on equal ones: `model_labels`)}; checkpoints: comma-separated training workdirs, added to
+    models. A training experiment run in its own workdir (checkpoints there) is evaluated first;
   vot: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots;
   vos_results, vos_split: for `benchmark=davis2016|davis2017`, the folder of results to score and the split
     (`jaxtrack.eval.vos_benchmark`).
@@ -53,24 +54,47 @@ def model_entries(config, workdir: epath.Path) -> list[dict]:
     return own + [dict(e) for e in cfg.models] + [{"workdir": w} for w in workdirs]
 
 
+def model_labels(models: list[tuple[str, str, str]], reserved=()) -> list[str]:
+    """Table names of models given as (entry `label` or "", family, experiment name), in order: a given label as
+    is; else the family name when no other model or `reserved` name has it, else the experiment name, `_2`, `_3`, ...
+    on the later of equal ones. ValueError on two equal given labels, or one equal to a `reserved` name."""
+    given = [label for label, _, _ in models if label]
+    for label in given:
+        if given.count(label) > 1 or label in reserved:
+            raise ValueError(f"two evaluated trackers are both labelled {label!r}; give them distinct `label`s")
+    families = [family for label, family, _ in models if not label]
+    taken, out = {*given, *reserved}, []
+    for label, family, experiment in models:
+        if not label:
+            base = family if families.count(family) == 1 and family not in taken else experiment or family
+            label, k = base, 1
+            while label in taken:
+                k += 1
+                label = f"{base}_{k}"
+            taken.add(label)
+        out.append(label)
+    return out
+
+
 def make_trackers(config, workdir: epath.Path) -> dict[str, tuple[Callable[[], object], dict]]:
-    """Table name -> (factory of a fresh tracker, the tracker part of its identity (`results.identity`)), jaxtrack
-    models first, then baselines. A model's family, build kwargs, input normalisation and tracker settings come from
-    its workdir's config.json (`workdir.load_tracker`); the entry's `track` settings go on top."""
-    out = {}
+    """Table name (`model_labels`) -> (factory of a fresh tracker, the tracker part of its identity
+    (`results.identity`)), jaxtrack models first, then baselines. A model's family, build kwargs, input
+    normalisation and tracker settings come from its workdir's config.json (`workdir.load_tracker`); the entry's
+    `track` settings go on top."""
+    models = []
     for entry in model_entries(config, workdir):
         train = jt_workdir.read_config(entry["workdir"])
         have, step = checkpoint.steps(entry["workdir"]), int(entry.get("step", -1))
         step = have[-1] if step < 0 and have else step
         tracker = jt_workdir.load_tracker(entry["workdir"], step=step, config=train,
                                           track=entry.get("track"))  # compiled once, re-initialised per video
-        label = entry.get("label") or tracker.name
-        if label in out:
-            raise ValueError(f"two evaluated models are both labelled {label!r}; give them distinct `label`s")
         kwargs = train.model.get("kwargs") or {}
         ident = results.model_identity(tracker.name, kwargs.to_dict() if hasattr(kwargs, "to_dict") else dict(kwargs),
                                        tracker.config, step, tracker.variables)
-        out[label] = (lambda t=tracker: t, ident)
+        name = train.get("name") or epath.Path(entry["workdir"]).name
+        models.append(((entry.get("label") or "", tracker.name, name), (lambda t=tracker: t, ident)))
+    labels = model_labels([m for m, _ in models], reserved=tuple(config.eval.baselines))
+    out = dict(zip(labels, [made for _, made in models], strict=True))
     for name in config.eval.baselines:
         out[name] = (functools.partial(baselines.make, name), {"baseline": name, "opencv": cv2.__version__})
     return out
