@@ -65,12 +65,23 @@ def label_png_bytes(label: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _image_size(path: str) -> tuple[int, int]:
+def image_size(path: epath.PathLike) -> tuple[int, int]:
+    """(H, W) of an image file from its header; ValueError naming the file."""
     try:
         with Image.open(path) as im:
             return im.size[1], im.size[0]
     except OSError as err:
         raise ValueError(f"{path}: unreadable image ({err})") from None
+
+
+def read_frame_label(ann: epath.PathLike, frame: epath.PathLike) -> np.ndarray:
+    """[H, W] uint8 label map of annotation `ann` for the image `frame`, void (255) read as background; ValueError
+    naming `ann` when the two sizes differ."""
+    label, (h, w) = read_label_png(ann), image_size(frame)
+    if label.shape != (h, w):
+        raise ValueError(f"{ann}: annotation is {label.shape[1]}x{label.shape[0]} but frame {epath.Path(frame).name} "
+                         f"is {w}x{h} (WxH)")
+    return np.where(label == VOID, 0, label)
 
 
 def read_davis_sequence(root: epath.PathLike, seq: str, *, year: int = 2017, resolution: str = "480p") -> Video:
@@ -83,11 +94,7 @@ def read_davis_sequence(root: epath.PathLike, seq: str, *, year: int = 2017, res
     masks = []
     for i, frame in enumerate(frames):
         ann = ann_dir / f"{frame.stem}.png"
-        label = read_label_png(ann)
-        if label.shape != _image_size(str(frame)):
-            raise ValueError(f"{ann}: annotation is {label.shape[1]}x{label.shape[0]} but frame {frame.name} is "
-                             f"{_image_size(str(frame))[1]}x{_image_size(str(frame))[0]} (WxH)")
-        label = np.where(label == VOID, 0, label)
+        label = read_frame_label(ann, frame)
         if year == 2016:
             label = (label > 0).astype(np.uint8)
         if i == 0:
