@@ -139,6 +139,9 @@ def test_eval_mode_scores_a_davis_results_folder(tree, tmp_path):
     assert row["J&F-Mean"] == 1.0
     assert (tmp_path / "w" / "eval" / "davis2017" / "per-sequence_results-val.csv").read_text().splitlines() == [
         "Sequence,J-Mean,F-Mean", "aa_1,1.000,1.000"]
-    config.eval.vos_results = ""
+    config.eval.data_root = ""
     with pytest.raises(ValueError, match=r"set config\.eval\.data_root .* and config\.eval\.vos_results"):
+        eval_mode.run(config, str(tmp_path / "w"))
+    config.eval.vos_results = ""  # the trackers are run instead (tests/test_vos_tracking.py)
+    with pytest.raises(ValueError, match=r"benchmark 'davis2017' needs config\.eval\.data_root"):
         eval_mode.run(config, str(tmp_path / "w"))

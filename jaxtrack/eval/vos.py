@@ -14,7 +14,7 @@ Masks are boolean, `[T, H, W]` (per-frame results) or `[H, W]`; `void` marks pix
   more than 256 frames; jaxtrack keeps integers).
 - `evaluate_sequence`: the semi-supervised protocol, per object, over the frames between the first (given) and
   the last, both excluded; an object absent from a frame has an empty ground-truth mask there.
-- `global_table` / `sequence_table`: DAVIS's CSV layouts (`J&F-Mean,J-Mean,J-Recall,J-Decay,F-Mean,F-Recall,
+- `global_table` / `sequence_csv`: DAVIS's CSV layouts (`J&F-Mean,J-Mean,J-Recall,J-Decay,F-Mean,F-Recall,
   F-Decay` averaged over objects, and `Sequence,J-Mean,F-Mean` per object named `<seq>_<id>`).
 """
 
@@ -133,10 +133,12 @@ def global_csv(results: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> str:
     return ",".join(GLOBAL_COLUMNS) + "\n" + ",".join(f"{row[c]:.3f}" for c in GLOBAL_COLUMNS) + "\n"
 
 
-def sequence_csv(results: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> str:
-    """`Sequence,J-Mean,F-Mean` with one row per object `<seq>_<id>` (ids from 1)."""
+def sequence_csv(results: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                 ids: Mapping[str, list[int]] | None = None) -> str:
+    """`Sequence,J-Mean,F-Mean` with one row per object `<seq>_<id>` (ids from 1, or `ids[seq]`, one per row)."""
     lines = ["Sequence,J-Mean,F-Mean"]
     for seq, (j, f) in results.items():
-        for i, (jr, fr) in enumerate(zip(j, f, strict=True)):
-            lines.append(f"{seq}_{i + 1},{statistics(jr)[0]:.3f},{statistics(fr)[0]:.3f}")
+        names = ids[seq] if ids is not None else range(1, len(j) + 1)
+        for k, jr, fr in zip(names, j, f, strict=True):
+            lines.append(f"{seq}_{k},{statistics(jr)[0]:.3f},{statistics(fr)[0]:.3f}")
     return "\n".join(lines) + "\n"

@@ -12,8 +12,8 @@ Config section `eval` (`jaxtrack.config.experiment`):
     family, `_2`, ... on equal ones: `model_labels`)}; checkpoints: comma-separated training workdirs, added to
     models. A training experiment run in its own workdir (checkpoints there) is evaluated first;
   vot: also run the VOT re-initialisation protocol (accuracy, robustness, EAO); attribute_plots;
-  vos_results, vos_split: for `benchmark=davis2016|davis2017`, the folder of results to score and the split
-    (`jaxtrack.eval.vos_benchmark`).
+  vos_results, vos_split: for `benchmark=davis2016|davis2017|youtube_vos`, the folder of results to score (empty:
+    the trackers are run on every object, `jaxtrack.eval.vos_tracking`) and the split (`jaxtrack.eval.vos_benchmark`).
 Writes under `<workdir>/eval/<benchmark>/`: `results/<tracker>/...` (official layouts, see `benchmark`, keyed on the
 tracker's identity and resumed, see `jaxtrack.eval.results`), `summary.md` (table overall and per attribute),
 `summary.json`, `<attr>_success.png` / `<attr>_precision.png`.
@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from jaxtrack import boxes, sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.eval import benchmark, datasets, results, vos_benchmark, vot
+from jaxtrack.eval import benchmark, datasets, results, vos_benchmark, vos_tracking, vot
 from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
@@ -239,8 +239,10 @@ def run(config, workdir: str) -> dict:
     cfg, workdir = config.eval, epath.Path(workdir)
     name = cfg.benchmark
     out_dir = workdir / "eval" / name
-    if name in vos_benchmark.BENCHMARKS:  # a folder of segmentation results, scored the DAVIS way
-        return vos_benchmark.run(cfg, out_dir)
+    if name in vos_benchmark.BENCHMARKS:  # DAVIS / YouTube-VOS: a folder of results scored, or the trackers run
+        if cfg.vos_results:
+            return vos_benchmark.run(cfg, out_dir)
+        return vos_tracking.run(cfg, make_trackers(config, workdir), out_dir)
     if name in vos_benchmark.TRACKED:  # trackers with masks on videos with masks, against their own boxes filled
         return tracked_vos(config, workdir, out_dir)
     dataset = datasets.get(name)
