@@ -2,11 +2,14 @@
 
 Frames of different sizes are zero-padded to a common [H, W] (each state keeps its valid `image_hw`, so crops pad
 with the mean colour exactly as on the unpadded frame); sequences that have ended are masked: their state is
-carried unchanged and their outputs are NaN. With a device mesh the sequences are split over its devices; a mesh
-over several processes (`sharding.make_mesh()` after `jax.distributed.initialize`) splits them over the
-processes first (round robin), each tracking its share on its own devices, and gathers the results to all.
+carried unchanged and their outputs are NaN (masks 0). A model with SiamMask's mask branch
+(`track.siammask.has_masks`) is stepped by `track.siammask.step` and also gives each frame's mask and rotated box.
+With a device mesh the sequences are split over its devices; a mesh over several processes
+(`sharding.make_mesh()` after `jax.distributed.initialize`) splits them over the processes first (round robin),
+each tracking its share on its own devices, and gathers the results to all.
 
-    result = track_sequences(model, config, variables, frames_list, init_boxes)   # boxes [N, T_max, 4]
+    boxes, scores = track_sequences(model, config, variables, frames_list, init_boxes)   # boxes [N, T_max, 4]
+    boxes, scores, masks, polygons = track_sequences(siammask_model, ...)                  # SiamMask
 Timing: `frames_per_second`, which `launch.py --experiment=tracking_bench` runs.
 """
 
@@ -22,7 +25,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from jaxtrack import boxes, sharding
-from jaxtrack.track import siamese
+from jaxtrack.track import siamese, siammask
 
 
 def _pad(frames: Sequence[np.ndarray], hw: tuple[int, int]) -> np.ndarray:
@@ -35,17 +38,20 @@ def _pad(frames: Sequence[np.ndarray], hw: tuple[int, int]) -> np.ndarray:
 
 
 def make_fns(model, config):
-    """(init [N] -> states, step [N] -> (states, boxes, scores)), both jitted and vmapped over sequences.
+    """(init [N] -> states, step [N] -> (states, boxes, scores[, masks])), both jitted and vmapped over sequences.
     init(variables, frames [N, H, W, 3], boxes [N, 4], image_hw [N, 2]);
-    step(variables, states, frames [N, H, W, 3], active [N] bool)."""
+    step(variables, states, frames [N, H, W, 3], active [N] bool): boxes [N, 4], scores [N] (NaN where not active)
+    and, for a model with masks, masks [N, H, W] uint8 (0 where not active)."""
     init = jax.vmap(functools.partial(siamese.init_state, model, config), in_axes=(None, 0, 0, 0))
+    frame_step = siammask.step if siammask.has_masks(model) else siamese.step
 
     def step(variables, states, frames, active):
-        new, box, score = jax.vmap(functools.partial(siamese.step, model, config), in_axes=(None, 0, 0))(
+        new, *outs = jax.vmap(functools.partial(frame_step, model, config), in_axes=(None, 0, 0))(
             variables, states, frames)
-        keep = lambda n, o: jnp.where(active.reshape(-1, *([1] * (n.ndim - 1))), n, o)
-        states = jax.tree.map(keep, new, states)
-        return states, jnp.where(active[:, None], box, jnp.nan), jnp.where(active, score, jnp.nan)
+        where = lambda a, n, o: jnp.where(a.reshape(-1, *([1] * (n.ndim - 1))), n, o)
+        states = jax.tree.map(functools.partial(where, active), new, states)
+        blank = lambda o: jnp.asarray(jnp.nan if jnp.issubdtype(o.dtype, jnp.floating) else 0, o.dtype)
+        return states, *(where(active, o, blank(o)) for o in outs)
 
     return jax.jit(init), jax.jit(step)
 
@@ -54,11 +60,15 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
                     mesh: Mesh | None = None):
     """Tracks N sequences together. videos: N frame lists ([h_i, w_i, 3] uint8 each, lengths T_i);
     init_boxes [N, 4] xywh of frame 0. Returns (boxes [N, T_max, 4], scores [N, T_max]); row i holds the init box
-    at t = 0 and NaN after T_i. `fns`: reuse `make_fns(model, config)` across calls (one compile). `mesh`: a
-    `train.sharding.make_mesh()`: the sequences are split over its "data" axis (padded to a multiple of its size
-    with finished one-frame copies) and the parameters replicated. A mesh spanning several processes needs the
-    same arguments on every process (a collective): process p tracks sequences p, p + P, ... on its devices of
-    `mesh`, and every process returns all N rows."""
+    at t = 0 and NaN after T_i. A model with masks (SiamMask: `siammask.has_masks`) returns (boxes, scores, masks,
+    polygons): masks [N, T_max, H, W] uint8 (1 = target; H, W the largest frame sizes, sequence i's mask in
+    [i, t, :h_i, :w_i], 0 elsewhere and after T_i; frame 0: the init box filled, `boxes.box_mask`) and polygons
+    [N, T_max, 4, 2] float32, the rotated boxes (`siammask.rotated_box` of each mask; frame 0: the init box's
+    corners; NaN after T_i), as `eval.benchmark.run_sequence` gives a MaskTracker's. `fns`: reuse
+    `make_fns(model, config)` across calls (one compile). `mesh`: a `train.sharding.make_mesh()`: the sequences are
+    split over its "data" axis (padded to a multiple of its size with finished one-frame copies) and the parameters
+    replicated. A mesh spanning several processes needs the same arguments on every process (a collective): process
+    p tracks sequences p, p + P, ... on its devices of `mesh`, and every process returns all N rows."""
     init_boxes = np.asarray(init_boxes, np.float32)
     n = len(videos)
     if init_boxes.shape != (n, 4):
@@ -85,15 +95,33 @@ def track_sequences(model, config, variables, videos: Sequence[Sequence[np.ndarr
     image_hw = np.array([v[0].shape[:2] for v in videos], np.int32)
     states = init(variables, put(_pad([v[0] for v in videos], hw)), put(init_boxes), put(image_hw))
     t_max = int(lengths.max())
-    out_boxes = np.full((len(videos), t_max, 4), np.nan, np.float32)
-    out_scores = np.full((len(videos), t_max), np.nan, np.float32)
-    out_boxes[:, 0], out_scores[:, 0] = init_boxes, 1.0
+    out = [np.full((len(videos), t_max, 4), np.nan, np.float32), np.full((len(videos), t_max), np.nan, np.float32)]
+    out[0][:, 0], out[1][:, 0] = init_boxes, 1.0
+    with_masks = siammask.has_masks(model)
+    if with_masks:
+        out.append(np.zeros((len(videos), t_max, *hw), np.uint8))
+        for i, (h, w) in enumerate(image_hw):
+            out[2][i, 0, :h, :w] = boxes.box_mask(init_boxes[i], (h, w))
     for t in range(1, t_max):
         active = lengths > t
         frames = _pad([v[t] if a else None for v, a in zip(videos, active)], hw)
-        states, box, score = step(variables, states, put(frames), put(active))
-        out_boxes[:, t], out_scores[:, t] = np.asarray(box), np.asarray(score)
-    return out_boxes[:n], out_scores[:n]
+        states, *got = step(variables, states, put(frames), put(active))
+        for o, g in zip(out, got):
+            o[:, t] = np.asarray(g)
+    out = [o[:n] for o in out]
+    if with_masks:
+        out.append(_polygons(out[0], out[2], lengths[:n]))
+    return tuple(out)
+
+
+def _polygons(boxes_: np.ndarray, masks: np.ndarray, lengths) -> np.ndarray:
+    """[N, T, 4, 2] float32 rotated boxes of `masks` [N, T, H, W] (frame 0: the box's corners; NaN after T_i)."""
+    out = np.full((*boxes_.shape[:2], 4, 2), np.nan, np.float32)
+    for i, length in enumerate(lengths):
+        out[i, 0] = boxes.xywh_to_corners(boxes_[i, 0])
+        for t in range(1, length):
+            out[i, t] = siammask.rotated_box(masks[i, t], boxes_[i, t])
+    return out
 
 
 def _across_processes(model, config, variables, videos, init_boxes: np.ndarray, fns, mesh: Mesh):
@@ -102,15 +130,19 @@ def _across_processes(model, config, variables, videos, init_boxes: np.ndarray, 
     rows = []
     if len(share):
         variables = jax.device_get(variables)  # on this process's devices only (a global array: replicated)
-        boxes, scores = track_sequences(model, config, variables, [videos[i] for i in share], init_boxes[share],
-                                        fns, sharding.local_part(mesh))
-        rows = [(boxes[j, :len(videos[i])], scores[j, :len(videos[i])]) for j, i in enumerate(share)]
+        outs = track_sequences(model, config, variables, [videos[i] for i in share], init_boxes[share], fns,
+                               sharding.local_part(mesh))
+        rows = [tuple(o[j, :len(videos[i])] for o in outs) for j, i in enumerate(share)]  # masks: this share's H, W
+    rows = sharding.gather_shares(rows, len(videos))
     t_max = max(len(v) for v in videos)
-    out_boxes = np.full((len(videos), t_max, 4), np.nan, np.float32)
-    out_scores = np.full((len(videos), t_max), np.nan, np.float32)
-    for i, (boxes, scores) in enumerate(sharding.gather_shares(rows, len(videos))):
-        out_boxes[i, :len(boxes)], out_scores[i, :len(scores)] = boxes, scores
-    return out_boxes, out_scores
+    out = []
+    for k in range(len(rows[0])):
+        shape = np.max([r[k].shape[1:] for r in rows], 0).astype(int)
+        fill = np.nan if np.issubdtype(rows[0][k].dtype, np.floating) else 0
+        out.append(np.full((len(videos), t_max, *shape), fill, rows[0][k].dtype))
+        for i, r in enumerate(rows):
+            out[k][(i, *(slice(0, d) for d in r[k].shape))] = r[k]
+    return tuple(out)
 
 
 def frames_per_second(model, config, variables, num_sequences: int, num_frames: int = 20,

@@ -1,14 +1,16 @@
 """The SiamMask tracker (STVIR/pysot `tracker/siammask_tracker.py`): SiamRPN++'s box plus the best window's mask.
 
-Per frame, one jitted call (`mask_step`) runs pysot's SiamRPN++ step (`track.siamese`: crop, anchor decoding,
-penalties, cosine window, size smoothing, clipping) on a `models.siammask.SiamMask`, and also returns the mask of
-the window under the penalised best anchor: its cell (row, col) of the R x R grid, the refined S x S logits (or the
-head's mask_size^2 map without the refine module) through a sigmoid. On the host, as pysot:
+Per frame, one jitted call (`step`, all jnp: batched tracking vmaps it, `--mode=export` serializes it) runs pysot's
+SiamRPN++ step (`track.siamese`: crop, anchor decoding, penalties, cosine window, size smoothing, clipping) on a
+`models.siammask.SiamMask`, takes the mask of the window under the penalised best anchor (its cell (row, col) of
+the R x R grid: the refined S x S logits, or the head's mask_size^2 map without the refine module, through a
+sigmoid) and pastes it into the frame as pysot's `_crop_back` does (`paste`):
 - the window's square (exemplar-sized in the search crop, top-left `origin + stride * (col, row)` crop pixels with
   `origin = ((X - E) - stride * (R - 1)) / 2`, pysot's `(delta - BASE_SIZE / 2) * stride`) is mapped back into the
-  frame by `_crop_back`'s affine warp (cv2.warpAffine, bilinear, 0 outside), thresholded at MASK_THRESHOLD (0.15);
-- the rotated box is cv2.minAreaRect of the largest external contour when its area exceeds MIN_CONTOUR_AREA (100
-  px), else the axis-aligned box's corners, as a [4, 2] polygon (cv2.boxPoints order).
+  frame by `_crop_back`'s affine map, bilinear, 0 outside (cv2.warpAffine's INTER_LINEAR / BORDER_CONSTANT), and
+  thresholded at MASK_THRESHOLD (0.15).
+On the host, the rotated box is cv2.minAreaRect of the mask's largest external contour when its area exceeds
+MIN_CONTOUR_AREA (100 px), else the axis-aligned box's corners, as a [4, 2] polygon (cv2.boxPoints order).
 
     tracker = MaskTracker("siammask", model, rpn_config, variables)
     tracker.init(frame, box); box, score = tracker.track(frame)
@@ -34,7 +36,13 @@ MASK_THRESHOLD = 0.15  # pysot cfg.TRACK.MASK_THERSHOLD
 MIN_CONTOUR_AREA = 100.0  # pysot `_mask_post_processing`: smaller largest contours fall back to the box
 
 
-def mask_step(model, config: siamese.RPNConfig, variables, state, frame):
+def has_masks(model) -> bool:
+    """Whether `model` has SiamMask's mask branch (a `window_masks` method): its per-frame step is `step`, which
+    returns the frame's mask as well (batched tracking and export pick the step by this)."""
+    return callable(getattr(model, "window_masks", None))
+
+
+def window_step(model, config: siamese.RPNConfig, variables, state, frame):
     """One frame -> (state, box [4] xywh, score [], window mask [S, S] probabilities, window [2] (x, y) top-left of
     the mask's window in search-crop pixels, s_x [] the crop's side in frame pixels (rounded, as the crop), crop
     centre [2] (the previous centre)). See the module doc."""
@@ -59,21 +67,37 @@ def mask_step(model, config: siamese.RPNConfig, variables, state, frame):
     return new_state, box, best_score, jax.nn.sigmoid(logits.astype(jnp.float32)), window, s_x, state["center"]
 
 
-def paste_mask(window_mask: np.ndarray, window, crop_center, s_x: float, config: siamese.RPNConfig,
-               frame_hw) -> np.ndarray:
-    """pysot's `_crop_back`: the window's [S, S] probabilities (window top-left (x, y) in crop pixels, crop of side
-    `s_x` around `crop_center`) -> [H, W] float32 frame probabilities (0 outside)."""
-    out_size = window_mask.shape[0]
-    s = float(s_x) / config.instance_size
-    sub = (crop_center[0] - s_x / 2 + window[0] * s, crop_center[1] - s_x / 2 + window[1] * s,
-           s * config.exemplar_size)
-    k = out_size / sub[2]
-    im_h, im_w = int(frame_hw[0]), int(frame_hw[1])
-    back = (-sub[0] * k, -sub[1] * k, im_w * k, im_h * k)
-    a, b = (im_w - 1) / back[2], (im_h - 1) / back[3]
-    mapping = np.array([[a, 0, -a * back[0]], [0, b, -b * back[1]]], np.float64)
-    return cv2.warpAffine(np.asarray(window_mask, np.float32), mapping, (im_w, im_h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+def paste(window_mask, window, crop_center, s_x, config: siamese.RPNConfig, image_hw, out_hw: tuple[int, int]):
+    """pysot's `_crop_back` in jnp: the window's [S, S] probabilities (window top-left (x, y) in crop pixels, crop
+    of side `s_x` around `crop_center` (x, y)) -> [H, W] float32 frame probabilities, bilinear, 0 outside the
+    window, as cv2.warpAffine(INTER_LINEAR, BORDER_CONSTANT 0) of pysot's map on a frame of `image_hw` (H, W).
+    The map is axis-aligned, so frame column x samples window column u(x) = (x W / (W - 1) - left) k, k = S / side
+    (pysot's `back_box` scaling), and the paste is `Wy @ mask @ Wx^T` with tent weights max(0, 1 - |u - j|).
+    `out_hw` (static, >= `image_hw`): the output's [H', W'], 0 beyond `image_hw` (zero-padded frames)."""
+    size = window_mask.shape[0]
+    image_hw = jnp.asarray(image_hw)
+    s = s_x / config.instance_size
+    side = s * config.exemplar_size
+    left = jnp.asarray(crop_center, jnp.float32) - s_x / 2 + jnp.asarray(window, jnp.float32) * s  # (x, y)
+    k = size / side
+
+    def weights(n, valid, start):  # [n, S]: tent weights of output pixels 0..n-1 (0 at and beyond `valid`)
+        valid = valid.astype(jnp.float32)
+        u = (jnp.arange(n, dtype=jnp.float32) * valid / (valid - 1) - start) * k
+        w = jnp.maximum(0.0, 1.0 - jnp.abs(u[:, None] - jnp.arange(size, dtype=jnp.float32)[None, :]))
+        return jnp.where((jnp.arange(n) < valid)[:, None], w, 0.0)
+
+    wy = weights(out_hw[0], image_hw[0], left[1])
+    wx = weights(out_hw[1], image_hw[1], left[0])
+    return wy @ jnp.asarray(window_mask, jnp.float32) @ wx.T
+
+
+def step(model, config: siamese.RPNConfig, variables, state, frame):
+    """One frame [H, W, 3] -> (state, box [4] xywh, score [], mask [H, W] uint8: 1 where the pasted window mask
+    exceeds MASK_THRESHOLD, 0 beyond the valid `state["image_hw"]` of a zero-padded frame)."""
+    state, box, score, window_mask, window, s_x, centre = window_step(model, config, variables, state, frame)
+    probs = paste(window_mask, window, centre, s_x, config, state["image_hw"], frame.shape[:2])
+    return state, box, score, (probs > MASK_THRESHOLD).astype(jnp.uint8)
 
 
 def rotated_box(mask: np.ndarray, box) -> np.ndarray:
@@ -96,7 +120,7 @@ class MaskTracker:
             raise TypeError(f"MaskTracker: config must be an RPNConfig, got {type(config).__name__}")
         self.name, self.model, self.config, self.variables = name, model, config, variables
         self._init = jax.jit(functools.partial(siamese.init_state, model, config))
-        self._step = jax.jit(functools.partial(mask_step, model, config))
+        self._step = jax.jit(functools.partial(step, model, config))
         self.state = self.last_mask = self.last_polygon = None
 
     def init(self, frame, box) -> None:
@@ -106,11 +130,8 @@ class MaskTracker:
     def track(self, frame) -> tuple[np.ndarray, float]:
         if self.state is None:
             raise RuntimeError(f"tracker {self.name!r}: track() called before init()")
-        frame = jnp.asarray(frame)
-        self.state, box, score, mask, window, s_x, centre = self._step(self.variables, self.state, frame)
+        self.state, box, score, mask = self._step(self.variables, self.state, jnp.asarray(frame))
         box = np.asarray(box)
-        probs = paste_mask(np.asarray(mask), np.asarray(window, np.float64), np.asarray(centre, np.float64),
-                           float(s_x), self.config, frame.shape[:2])
-        self.last_mask = (probs > MASK_THRESHOLD).astype(np.uint8)
+        self.last_mask = np.asarray(mask)
         self.last_polygon = rotated_box(self.last_mask, box)
         return box, float(score)
