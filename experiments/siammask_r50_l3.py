@@ -4,6 +4,17 @@
         --config.convert.checkpoint=/models/siammask_r50_l3/model.pth
     python launch.py --experiment=siammask_r50_l3 --workdir=runs/siammask_r50 --mode=eval \
         --config.eval.benchmark=vot2018 --config.eval.data_root=/data/VOT2018
+    python launch.py --experiment=siammask_r50_l3 --workdir=runs/siammask_r50 --mode=eval \
+        --config.eval.benchmark=davis2017 --config.eval.data_root=/data/DAVIS --config.eval.baselines='()'
+    python launch.py --experiment=siammask_r50_l3 --workdir=runs/siammask_r50 --mode=eval \
+        --config.eval.benchmark=youtube_vos --config.eval.data_root=/data/YouTube-VOS --config.eval.vos_split=valid \
+        --config.eval.baselines='()'
+
+The DAVIS / YouTube-VOS runs track every object from its first annotated mask and merge the objects' masks as
+SiamMask's VOS test does (`jaxtrack.eval.vos_tracking`); YouTube-VOS `valid` has no ground truth past each object's
+first frame, so it writes the result PNGs only. For reference, foolwood/SiamMask's README reports for its DAVIS
+model (SiamMask_DAVIS.pth, not this VOT checkpoint): DAVIS 2016 J / F 0.713 / 0.674, DAVIS 2017 0.543 / 0.585,
+YouTube-VOS J seen / unseen, F seen / unseen 0.602 / 0.451 / 0.582 / 0.477 (seen / unseen categories: not split here).
 
 The architecture of pysot's experiments/siammask_r50_l3/config.yaml (resnet50 used_layers [0, 1, 2, 3],
 AdjustAllLayer 1024 -> 256, DepthwiseRPN 5 anchors, MaskCorr 256 -> 3969, Refine) as family `siammask`, and its TRACK
