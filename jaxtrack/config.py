@@ -82,7 +82,8 @@ def experiment(mode: str) -> ConfigDict:
         "exported": False,  # track with the `--mode=export` artifact instead of the checkpoint
     })
     c.eval = ConfigDict({
-        # a jaxtrack.eval.datasets name (synthetic, otb, uav123, lasot, got10k_*, vot, vot20xx) or davis2016 / davis2017
+        # a jaxtrack.eval.datasets name (synthetic, otb, uav123, lasot, got10k_*, vot, vot20xx), synthetic_vos, or a
+        # VOS benchmark of jaxtrack.eval.vos_benchmark (davis2016, davis2017, youtube_vos)
         "benchmark": "synthetic",
         "data_root": "",  # the benchmark's folder (not for synthetic)
         "max_videos": 0,  # 0: all of a folder benchmark
@@ -91,8 +92,9 @@ def experiment(mode: str) -> ConfigDict:
         "models": [],  # {"workdir", "step", "track", "label"} entries of trained trackers
         "checkpoints": "",  # comma-separated training workdirs, added to models
         "vot": False,  # also the VOT re-initialisation protocol
-        "vos_results": "",  # davis2016 / davis2017: a folder <seq>/<frame>.png of palette-PNG results to score
-        "vos_split": "val",  # davis2016 / davis2017: the ImageSets split
+        # VOS benchmarks: a folder <seq>/<frame>.png of palette-PNG results to score ("": track every object)
+        "vos_results": "",
+        "vos_split": "val",  # VOS benchmarks: DAVIS's ImageSets split (train, val); YouTube-VOS's folder (train, valid)
         "attribute_plots": True,
     })
     c.convert = ConfigDict({
