@@ -3,16 +3,19 @@
 `export_tracker(tracker, out_dir)` writes, with the weights baked in as constants:
     init.jaxexport   (frame [H, W, 3] uint8, box [4] float32 xywh 0-based) -> state
     step.jaxexport   (state, frame [H, W, 3] uint8) -> (state, box [4] float32 xywh, score [] float32)
-    manifest.json    model name, build kwargs, tracking hyper-parameters, platforms, jax version, signatures
+                     SiamMask (`track.siammask.has_masks`): ... -> (state, box, score, mask [H, W] uint8, 1 = target)
+    manifest.json    model name, build kwargs, tracking hyper-parameters, platforms, jax version, signatures,
+                     "outputs": the step's outputs after the state (["box", "score"] or ["box", "score", "mask"])
 H and W are symbolic: one artifact serves every frame size. Reloading needs no jaxtrack code:
 
     import jax, numpy as np
     init, step = (jax.export.deserialize(open(f"{d}/{n}.jaxexport", "rb").read()) for n in ("init", "step"))
     state = init.call(frame, np.float32([x, y, w, h]))
-    state, box, score = step.call(state, next_frame)
+    state, box, score = step.call(state, next_frame)          # SiamMask: state, box, score, mask = ...
 
 `--mode=export` (`jaxtrack.modes.export`) writes them for a training workdir. `ExportedTracker(out_dir)` wraps
-that behind the benchmark `init` / `track` interface, and
+that behind the benchmark `init` / `track` interface (with masks: `last_mask` and `last_polygon`, the rotated box
+computed on the host by cv2 as `MaskTracker`'s), and
 `python -m jaxtrack.track.export DIR --frames='video/*.jpg' --box=x,y,w,h --out=boxes.txt` tracks a folder of
 frames with it.
 """
@@ -34,22 +37,24 @@ from jaxtrack import boxes
 from jaxtrack.data.readers import images
 from jaxtrack.files import write_atomic
 from jaxtrack.models import conv
-from jaxtrack.track import siamese
+from jaxtrack.track import siamese, siammask
 
 FILES = {"init": "init.jaxexport", "step": "step.jaxexport"}
 PLATFORMS = ("cpu", "cuda", "tpu")
+BOX_STEP = "(state, frame [H, W, 3] uint8) -> (state, box [4] float32 xywh 0-based, score [] float32"
 
 
-def export_tracker(tracker: siamese.Tracker, out_dir: epath.PathLike, *, platforms=PLATFORMS,
-                   model_kwargs: dict | None = None) -> dict:
-    """Serializes `tracker`'s init and per-frame step (weights included) into `out_dir` for `platforms`;
-    returns the manifest. Files are written atomically."""
+def export_tracker(tracker, out_dir: epath.PathLike, *, platforms=PLATFORMS, model_kwargs: dict | None = None) -> dict:
+    """Serializes `tracker`'s (a `siamese.Tracker` or `siammask.MaskTracker`) init and per-frame step (weights
+    included) into `out_dir` for `platforms`; returns the manifest. Files are written atomically."""
     out_dir = epath.Path(out_dir)
     h, w = jax.export.symbolic_shape("h, w")
     frame = jax.ShapeDtypeStruct((h, w, 3), jnp.uint8)
     box = jax.ShapeDtypeStruct((4,), jnp.float32)
     init = _xla_convs(functools.partial(siamese.init_state, tracker.model, tracker.config, tracker.variables))
-    step = _xla_convs(functools.partial(siamese.step, tracker.model, tracker.config, tracker.variables))
+    masks = siammask.has_masks(tracker.model)
+    frame_step = siammask.step if masks else siamese.step
+    step = _xla_convs(functools.partial(frame_step, tracker.model, tracker.config, tracker.variables))
     exp_init = jax.export.export(jax.jit(init), platforms=tuple(platforms))(frame, box)
     state = jax.tree_util.tree_unflatten(exp_init.out_tree, exp_init.out_avals)
     exp_step = jax.export.export(jax.jit(step), platforms=tuple(platforms))(state, frame)
@@ -60,7 +65,8 @@ def export_tracker(tracker: siamese.Tracker, out_dir: epath.PathLike, *, platfor
         "model": tracker.name, "model_kwargs": model_kwargs or {}, "tracking": dataclasses.asdict(tracker.config),
         "platforms": list(exp_step.platforms), "jax": jax.__version__,
         "init": "(frame [H, W, 3] uint8, box [4] float32 xywh 0-based) -> state",
-        "step": "(state, frame [H, W, 3] uint8) -> (state, box [4] float32 xywh 0-based, score [] float32)",
+        "step": BOX_STEP + (", mask [H, W] uint8 1 = target)" if masks else ")"),
+        "outputs": ["box", "score", "mask"] if masks else ["box", "score"],
         "files": FILES,
     }
     write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1).encode())
@@ -80,7 +86,10 @@ def _xla_convs(fn):
 
 
 class ExportedTracker:
-    """The `init(frame, box)` / `track(frame) -> (box [4], score)` interface over an `export_tracker` folder."""
+    """The `init(frame, box)` / `track(frame) -> (box [4], score)` interface over an `export_tracker` folder. When
+    the step returns masks (manifest "outputs"), `last_mask` [H, W] uint8 and `last_polygon` [4, 2] float32 (the
+    rotated box, `siammask.rotated_box`) hold the last `track`'s, as `siammask.MaskTracker`'s (None after `init`);
+    otherwise the tracker has no such attributes (`eval.benchmark.run_sequence` looks for them)."""
 
     def __init__(self, out_dir: epath.PathLike):
         out_dir = epath.Path(out_dir)
@@ -92,15 +101,24 @@ class ExportedTracker:
         self._init, self._step = (jax.export.deserialize(bytearray((out_dir / FILES[k]).read_bytes()))
                                   for k in ("init", "step"))
         self.state = None
+        self._masks = "mask" in self.manifest.get("outputs", ["box", "score"])
+        if self._masks:
+            self.last_mask = self.last_polygon = None
 
     def init(self, frame, box) -> None:
         self.state = self._init.call(_frame(frame), np.asarray(box, np.float32).reshape(4))
+        if self._masks:
+            self.last_mask = self.last_polygon = None
 
     def track(self, frame) -> tuple[np.ndarray, float]:
         if self.state is None:
             raise RuntimeError(f"exported tracker {self.name!r}: track() called before init()")
-        self.state, box, score = self._step.call(self.state, _frame(frame))
-        return np.asarray(box), float(score)
+        self.state, box, score, *mask = self._step.call(self.state, _frame(frame))
+        box = np.asarray(box)
+        if self._masks:
+            self.last_mask = np.asarray(mask[0])
+            self.last_polygon = siammask.rotated_box(self.last_mask, box)
+        return box, float(score)
 
 
 def _frame(frame) -> np.ndarray:
