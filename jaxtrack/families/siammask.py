@@ -1,7 +1,7 @@
 """SiamMask / SiamMask-ACM (STVIR/pysot `siammask_r50_l3`, foolwood/SiamMask): SiamRPN++'s anchor targets and
 losses on a one-layer DW (or ACM) RPN, plus the mask branch (`models.siammask`) and its loss (`train.mask_task`); the
 tracker is `track.siammask.MaskTracker` (the box as SiamRPN++, plus the mask and the rotated box; mask threshold 0.15).
-`track.siamese`'s functional step on these settings gives the box alone (batched tracking, export)."""
+Batched tracking and export step the model by `track.siammask.step` (the model has `window_masks`), masks included."""
 
 from __future__ import annotations
 
