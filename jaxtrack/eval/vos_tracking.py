@@ -46,7 +46,7 @@ class Merge:
 
     def __init__(self, n_frames: int, hw: tuple[int, int]):
         self.best = np.full((n_frames, *hw), -1.0, np.float32)
-        self.arg = np.zeros((n_frames, *hw), np.int64)
+        self.arg = np.zeros((n_frames, *hw), np.uint8)  # object index (ids are palette indices < 255)
 
     def add(self, k: int, t: int, probs: np.ndarray) -> None:
         higher = probs > self.best[t]  # strictly: an earlier object keeps a tie
@@ -80,21 +80,24 @@ class _MaskMaps:
 
 
 class _BoxMaps:
-    """Any tracker of the benchmark interface: `track(frame)` -> (box, None)."""
+    """Any tracker of the benchmark interface, a fresh one from `factory` per object: `track(frame)` -> (box,
+    None)."""
 
-    def __init__(self, tracker):
-        self.tracker = tracker
+    def __init__(self, factory):
+        self.factory = factory
 
     def init(self, frame, box) -> None:
+        self.tracker = self.factory()
         self.tracker.init(frame, box)
 
     def track(self, frame):
         return np.asarray(self.tracker.track(frame)[0], np.float32), None
 
 
-def maps_of(tracker):
-    """The per-frame maps a tracker gives: masks and boxes (SiamMask) or boxes only."""
-    return _MaskMaps(tracker) if isinstance(tracker, siammask.MaskTracker) else _BoxMaps(tracker)
+def maps_of(factory):
+    """The per-frame maps of `factory`'s trackers: masks and boxes (SiamMask) or boxes only."""
+    tracker = factory()
+    return _MaskMaps(tracker) if isinstance(tracker, siammask.MaskTracker) else _BoxMaps(factory)
 
 
 def track_sequence(source, seq: VOSSequence, with_masks: bool) -> dict[str, np.ndarray]:
@@ -152,7 +155,7 @@ def run(cfg, trackers: dict, out_dir: epath.PathLike) -> dict[str, dict[str, flo
             path.unlink()
     sources, sets = {}, {}
     for label, (factory, ident) in trackers.items():
-        sources[label] = maps_of(factory())
+        sources[label] = maps_of(factory)
         kinds = ("masks", "box") if isinstance(sources[label], _MaskMaps) else ("box",)
         sets.update({(label, kind): label if kind == "masks" else f"{label}_box" for kind in kinds})
         for kind in kinds:
