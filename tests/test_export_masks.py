@@ -1,10 +1,12 @@
 """`--mode=export` of a SiamMask workdir: the step artifact also returns the frame's mask (uint8 [H, W], symbolic H,
 W). Reloaded with `jax.export.deserialize` alone it tracks as `MaskTracker` (boxes and masks) on two frame sizes;
 `ExportedTracker` gives `last_mask` / `last_polygon` as MaskTracker's, and through `eval.benchmark.run_sequence`
-masks and rotated boxes; the manifest names the outputs."""
+masks and rotated boxes; the frames CLI writes them as palette PNGs and VOT polygons; the manifest names the
+outputs."""
 
 import json
 
+import cv2
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -12,6 +14,7 @@ import pytest
 
 from jaxtrack import config as config_lib
 from jaxtrack.data import synthetic
+from jaxtrack.data.readers import davis
 from jaxtrack.eval import benchmark
 from jaxtrack.modes import export as export_mode
 from jaxtrack.track import export, siammask
@@ -67,3 +70,14 @@ def test_export_mode_of_siammask_returns_masks(tmp_path):
         np.testing.assert_allclose(run.polygons[t], tracker.last_polygon, atol=0.5)
     assert run.masks.shape == (4, 96, 112) and run.polygons.shape == (4, 4, 2)
     assert nontrivial >= 4  # masks neither empty nor full: the comparison is not vacuous
+
+    for t, frame in enumerate(v.frames):
+        cv2.imwrite(str(tmp_path / f"f{t}.png"), frame[..., ::-1])
+    out = tmp_path / "cli" / "seq.txt"
+    export.main([str(tmp_path / "export"), f"--frames={tmp_path}/f*.png", "--box=" + ",".join(map(str, v.boxes[0])),
+                 f"--out={out}"])
+    np.testing.assert_allclose(np.loadtxt(out, delimiter=","), run.boxes, atol=1e-3)
+    for t in range(len(v)):
+        np.testing.assert_array_equal(davis.read_label_png(tmp_path / "cli" / "seq" / f"f{t}.png"), run.masks[t])
+    polygons = np.loadtxt(tmp_path / "cli" / "seq_polygons.txt", delimiter=",").reshape(-1, 4, 2)
+    np.testing.assert_allclose(polygons, run.polygons, atol=1e-3)

@@ -17,7 +17,8 @@ H and W are symbolic: one artifact serves every frame size. Reloading needs no j
 that behind the benchmark `init` / `track` interface (with masks: `last_mask` and `last_polygon`, the rotated box
 computed on the host by cv2 as `MaskTracker`'s), and
 `python -m jaxtrack.track.export DIR --frames='video/*.jpg' --box=x,y,w,h --out=boxes.txt` tracks a folder of
-frames with it.
+frames with it (an export with masks also writes `boxes/<frame>.png`, DAVIS palette PNGs, and `boxes_polygons.txt`,
+VOT polygons, in `--mode=track`'s layout; frame 0: the box filled / its corners).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import boxes
-from jaxtrack.data.readers import images
+from jaxtrack.data.readers import davis, images
 from jaxtrack.files import write_atomic
 from jaxtrack.models import conv
 from jaxtrack.track import siamese, siammask
@@ -128,10 +129,12 @@ def _frame(frame) -> np.ndarray:
     return frame
 
 
-def track_files(tracker, paths: list[str], box) -> np.ndarray:
+def track_files(tracker, paths: list[str], box) -> tuple[np.ndarray, list | None, list | None]:
     """Tracks the image files `paths` (sorted order = frame order) from `box` [4] xywh on the first one (checked
-    against it: `boxes.check_init_box`). Returns [T, 4] float32 boxes (row 0 = `box`)."""
-    out = []
+    against it: `boxes.check_init_box`). Returns ([T, 4] float32 boxes (row 0 = `box`), masks, polygons): with a
+    tracker with masks (`last_mask`), T [H, W] uint8 masks and [4, 2] rotated boxes (frame 0: the box filled / its
+    corners), else None."""
+    out, masks, polygons = [], [], []
     for t, path in enumerate(paths):
         frame = images.read_image(path)
         if t == 0:
@@ -139,7 +142,10 @@ def track_files(tracker, paths: list[str], box) -> np.ndarray:
             tracker.init(frame, out[0])
         else:
             out.append(tracker.track(frame)[0])
-    return np.stack(out)
+        if hasattr(tracker, "last_mask"):
+            masks.append(tracker.last_mask if t else boxes.box_mask(out[0], frame.shape[:2]))
+            polygons.append(tracker.last_polygon if t else boxes.xywh_to_corners(out[0]))
+    return np.stack(out), masks or None, polygons or None
 
 
 def main(argv: list[str]) -> None:
@@ -154,11 +160,20 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     try:
         video = images.glob_video(args.frames, args.box, where="-")
-        out = track_files(ExportedTracker(args.export_dir), list(video.frame_paths), video.boxes[0])
+        out, masks, polygons = track_files(ExportedTracker(args.export_dir), list(video.frame_paths),
+                                           video.boxes[0])
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"{parser.prog}: error: {' '.join(str(e).replace('-.', '--').split())}")
-    write_atomic(epath.Path(args.out), "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in out).encode())
+    lines = lambda rows: "".join(",".join(f"{v:.4f}" for v in np.reshape(r, -1)) + "\n" for r in rows).encode()
+    out_path = epath.Path(args.out)
+    write_atomic(out_path, lines(out))
     print(f"tracked {len(video)} frames -> {args.out}")
+    if masks is not None:
+        stem = out_path.parent / out_path.stem
+        for path, mask in zip(video.frame_paths, masks):
+            write_atomic(stem / f"{epath.Path(path).stem}.png", davis.label_png_bytes(mask))
+        write_atomic(stem.parent / f"{stem.name}_polygons.txt", lines(polygons))
+        print(f"masks -> {stem}/, rotated boxes -> {stem}_polygons.txt")
 
 
 if __name__ == "__main__":
