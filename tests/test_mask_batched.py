@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtrack import boxes, families
+from jaxtrack import boxes, families, sharding
 from jaxtrack.data import synthetic
 from jaxtrack.track import batched, siammask
 from jaxtrack.track.siamese import RPNConfig
@@ -100,14 +100,20 @@ def test_batched_masks_equal_mask_tracker_one_sequence_at_a_time():
     """Two synthetic videos of different sizes and lengths (5 frames 96 x 112, 3 frames 80 x 128) tracked together:
     boxes, masks and rotated boxes as MaskTracker's on each alone (masks: at most 3 pixels apart a frame, the
     vmapped float32 step against the single one); frame 0 the init box filled / its corners; after a sequence's
-    end, masks 0 and polygons NaN; beyond a smaller frame, 0."""
+    end, masks 0 and polygons NaN; beyond a smaller frame, 0. The multi-process assembly (each process's rows
+    gathered and padded to the largest frame) run on this one process gives the same arrays."""
     model, config, variables = tiny_siammask()
     videos = [synthetic.make_video(i, seed=2, config=synthetic.SyntheticConfig(
         height=h, width=w, n_frames=n, n_shots=1, min_shot_len=n)) for i, (n, h, w) in enumerate(((5, 96, 112),
                                                                                                  (3, 80, 128)))]
     init = np.stack([v.boxes[0] for v in videos]).astype(np.float32)
-    out_boxes, _, masks, polygons = batched.track_sequences(model, config, variables, [list(v.frames) for v in videos],
-                                                            init)
+    fns = batched.make_fns(model, config)
+    frames = [list(v.frames) for v in videos]
+    out = batched.track_sequences(model, config, variables, frames, init, fns)
+    out_boxes, _, masks, polygons = out
+    gathered = batched._across_processes(model, config, variables, frames, init, fns, sharding.make_mesh())
+    for a, b in zip(gathered, out, strict=True):
+        np.testing.assert_array_equal(a, b)
     assert masks.shape == (2, 5, 96, 128) and masks.dtype == np.uint8 and polygons.shape == (2, 5, 4, 2)
     tracker = siammask.MaskTracker("siammask", model, config, variables)
     checked = 0
