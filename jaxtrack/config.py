@@ -17,6 +17,9 @@ Optimizer: pysot's SiamRPN++ recipe (SGD 0.9, wd 1e-4, clip 10, 5 warm-up epochs
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from etils import epath
 from ml_collections import ConfigDict
 
@@ -118,6 +121,17 @@ def experiment(mode: str) -> ConfigDict:
         "repeats": 5,  # timing passes over the test videos (the best counts)
     })
     return c
+
+
+def known_fields(fields: Mapping, cls: type, where: str, *, exclude=()) -> dict:
+    """`fields` as a dict of keyword arguments for the dataclass `cls`; KeyError naming `where` (the config section,
+    e.g. "config.data.clips"), the unknown keys and the valid ones when a key is no field of `cls` (or in `exclude`)."""
+    fields = dict(fields)
+    known = {f.name for f in dataclasses.fields(cls)} - set(exclude)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise KeyError(f"{where}: unknown fields {unknown}; valid: {sorted(known)}")
+    return fields
 
 
 def data_dir(config: ConfigDict, workdir: epath.PathLike) -> str:

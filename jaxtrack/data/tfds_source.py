@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
+import jax
 import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 from etils import epath
 
+from jaxtrack import config as config_lib
+from jaxtrack import sharding
 from jaxtrack.data.readers.images import decode_image
 from jaxtrack.data.tfds_builders import BUILDERS
 from jaxtrack.data.tfds_builders.common import example_to_video, source_key
@@ -199,3 +203,15 @@ def load(name: str, split: str, *, data_dir: epath.PathLike | None = None, manua
     logging.info("%s: %d videos, %d frames", label, len(index), int(sum(len(stored[i]) for i in index)))
     return TfdsVideos(name=label, videos=tuple(stored[i] for i in index), stored_index=index, offsets=starts[index],
                       frame_records=frame_records)
+
+
+def load_split(config, workdir: epath.PathLike, split: str, loader: Callable = load):
+    """`loader(config.data.dataset, split, ...)` (`load`, or one with its signature) with the experiment's TFDS
+    folder (`config.data_dir`), `data.manual_dir` and `data.options`. Process 0 builds a missing dataset first; the
+    other processes read it once every process has passed the barrier."""
+    data = config.data
+    get = functools.partial(loader, data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
+                            manual_dir=data.manual_dir or None, **data.options.to_dict())
+    out = get() if jax.process_index() == 0 else None
+    sharding.barrier(f"tfds {data.dataset} {split}")
+    return get() if jax.process_index() else out

@@ -13,7 +13,6 @@ regulariser at `task.reg_weight` (0: off). Writes what the trainer writes plus `
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import json
 
@@ -23,7 +22,6 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import config as config_lib
-from jaxtrack import sharding
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import pipeline_rois, tfds_source
 from jaxtrack.files import write_atomic
@@ -32,22 +30,8 @@ from jaxtrack.train import dat_task, metrics_io, trainer
 
 def roi_config(config: ml_collections.ConfigDict) -> pipeline_rois.RoiConfig:
     """RoiConfig from `config.data.rois` (unset fields keep their defaults)."""
-    fields = dict(config.data.get("rois", None) or {})
-    known = {f.name for f in dataclasses.fields(pipeline_rois.RoiConfig)}
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise KeyError(f"config.data.rois: unknown fields {unknown}; valid: {sorted(known)}")
-    return pipeline_rois.RoiConfig(**fields)
-
-
-def load(config: ml_collections.ConfigDict, workdir: epath.Path, split: str):
-    """A split's VideoDataset; process 0 builds a missing dataset first."""
-    data = config.data
-    get = functools.partial(tfds_source.load, data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
-                            manual_dir=data.manual_dir or None, **data.options.to_dict())
-    out = get() if jax.process_index() == 0 else None
-    sharding.barrier(f"tfds {data.dataset} {split}")
-    return out or get()
+    return pipeline_rois.RoiConfig(**config_lib.known_fields(
+        config.data.get("rois", None) or {}, pipeline_rois.RoiConfig, "config.data.rois"))
 
 
 def num_domains(source) -> int:
@@ -61,7 +45,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     workdir = epath.Path(workdir)
     jt_workdir.write_config(workdir, config)
     rois = roi_config(config)
-    train = load(config, workdir, config.data.split)
+    train = tfds_source.load_split(config, workdir, config.data.split)
     task = dat_task.make_task(config, num_domains(train))
     batch = config.data.batch_size * jax.local_device_count()
     train_data = lambda: iter(pipeline_rois.roi_batches(train, rois, batch_size=batch, seed=config.seed,
@@ -69,7 +53,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     eval_data = None
     if config.data.eval_batches and config.data.eval_split:
         # val videos are other domains: the eval loss uses branch 0 (only fc4-5 features transfer; a rough gauge)
-        val = load(config, workdir, config.data.eval_split)
+        val = tfds_source.load_split(config, workdir, config.data.eval_split)
         eval_rois = dataclasses.replace(rois, items_per_video=1)
         limit = config.data.eval_batches
         eval_data = lambda: ({**b, "domain": np.zeros_like(b["domain"])} for b in itertools.islice(

@@ -20,7 +20,6 @@ random weights, unless `model.from_scratch=True`, which also trains every layer 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import itertools
 import json
@@ -34,7 +33,7 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import config as config_lib
-from jaxtrack import families, sharding
+from jaxtrack import families
 from jaxtrack import workdir as jt_workdir
 from jaxtrack.data import augment, pipeline_pairs, tfds_source
 from jaxtrack.files import write_atomic
@@ -44,11 +43,7 @@ from jaxtrack.train import checkpoint, init_from, metrics_io, trainer
 
 def pair_config(cfg: ml_collections.ConfigDict) -> pipeline_pairs.PairConfig:
     """PairConfig from `config.data.pairs` (unset fields keep pysot's defaults)."""
-    fields = cfg.to_dict()
-    known = {f.name for f in dataclasses.fields(pipeline_pairs.PairConfig)}
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise KeyError(f"config.data.pairs: unknown fields {unknown}; valid: {sorted(known)}")
+    fields = config_lib.known_fields(cfg.to_dict(), pipeline_pairs.PairConfig, "config.data.pairs")
     for name, default in (("template_aug", augment.TEMPLATE_AUG), ("search_aug", augment.SEARCH_AUG)):
         aug = fields.get(name)
         fields[name] = default if aug is None else dataclasses.replace(default, **aug)
@@ -65,13 +60,7 @@ def make_data(config: ml_collections.ConfigDict, workdir: epath.Path, split: str
     """() -> a fresh checkpointable iterator over this process's pair batches of `split` (see `pair_batches`:
     the global batches do not depend on the process count). Process 0 builds a missing dataset first."""
     data = config.data
-    load = functools.partial(tfds_source.load, data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
-                             manual_dir=data.manual_dir or None, **data.options.to_dict())
-    if jax.process_index() == 0:  # builds the dataset if missing; the other processes then only read it
-        source = load()
-    sharding.barrier(f"tfds {data.dataset} {split}")
-    if jax.process_index():
-        source = load()
+    source = tfds_source.load_split(config, workdir, split)
     pairs = pair_config(data.pairs)
     shard = grain.sharding.ShardByJaxProcess()  # each process: its rows of every global batch
     return lambda: iter(pipeline_pairs.pair_batches(

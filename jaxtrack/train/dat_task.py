@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxtrack import boxes
+from jaxtrack import config as config_lib
 from jaxtrack.models.dat import DATNet, binary_ce, scores_and_reg
 from jaxtrack.models.preprocess import normalize
 
@@ -72,9 +73,5 @@ def make_task(config, num_domains: int) -> DATTask:
     if "num_domains" in kwargs:
         raise ValueError("config.model.kwargs.num_domains is set from the training videos; leave it out")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-    task = dict(config.get("task", {}))
-    known = {f.name for f in dataclasses.fields(DATTask)} - {"model"}
-    unknown = sorted(set(task) - known)
-    if unknown:
-        raise KeyError(f"config.task: unknown fields {unknown}; valid: {sorted(known)}")
+    task = config_lib.known_fields(config.get("task", {}), DATTask, "config.task", exclude=("model",))
     return DATTask(model=DATNet(num_domains=num_domains, **kwargs), **task)
