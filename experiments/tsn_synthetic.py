@@ -44,7 +44,7 @@ def recognition_config(name: str, head: str, head_kwargs: dict) -> ConfigDict:
     c.data.update(dataset="synthetic_actions", split="train", eval_split="val", test_split="test", batch_size=16,
                   eval_batches=0, num_threads=2)
     c.data.options = ConfigDict({"num_train": 800, "num_val": 100, "num_test": 300, "size": 32, "n_frames": 16})
-    c.data.clips = ConfigDict({"num_segments": 4, "snippet_len": 1, "image_size": 0, "num_clips": 1})
+    c.data.clips = ConfigDict({"num_segments": 4, "snippet_len": 1, "image_size": 0, "num_clips": 1, "test_crops": 1})
     return c
 
 

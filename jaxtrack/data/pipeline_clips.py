@@ -5,9 +5,13 @@ inside each segment in training, the segment centre in test (clip c of `num_clip
 (c + 0.5) / num_clips of each segment, as the papers average several clips). A video with fewer than K snippet
 starts (n - L + 1 < K) gets each start once and masked padding after them, instead of repeated frames.
 Frames are resized (shorter side `image_size`, then a centre crop; 0 keeps the stored size).
+Test views (`test_crops`, TSN's protocol as mmaction2's pipelines): 1, that centre crop; 3, ThreeCrop (shorter side
+to S = `image_size` or the stored shorter side, S x S crops at the start, end and middle of the longer side); 10,
+TenCrop (shorter side to round(S * 256 / 224), S x S crops at the four corners and the centre on a grid of
+(size - S) // 4 steps, each followed by its horizontal flip). Every clip of every video comes in every view.
 
 A batch: frames [B, K, L, H, W, 3] uint8, mask [B, K] bool (real segments), label [B] int32, index [B] int32 (video
-index in the source), clip [B] int32 (test clip number).
+index in the source), clip [B] int32 (test clip number), crop [B] int32 (test view), flip [B] bool (a mirrored view).
 """
 
 from __future__ import annotations
@@ -24,20 +28,27 @@ from jaxtrack.data.sampling import epoch_shuffle, segment_indices, shard_indices
 from jaxtrack.data.sources import VideoDataset
 from jaxtrack.data.tfds_builders import BUILDERS
 
+TEST_CROPS = (1, 3, 10)  # test views per clip: centre crop, ThreeCrop, TenCrop (module docstring)
+TEN_CROP_SCALE = 256 / 224  # TenCrop's shorter side over its crop side (TSN: 256 px frames, 224 px crops)
+
 
 @dataclasses.dataclass(frozen=True)
 class ClipConfig:
-    """K = num_segments, L = snippet_len, square frames of `image_size` px (0: as stored), `num_clips` test clips."""
+    """K = num_segments, L = snippet_len, square frames of `image_size` px (0: as stored), `num_clips` test clips,
+    `test_crops` test views of each (one of TEST_CROPS)."""
 
     num_segments: int = 4
     snippet_len: int = 1
     image_size: int = 0
     num_clips: int = 1
+    test_crops: int = 1
 
     def __post_init__(self):
         if self.num_segments < 1 or self.snippet_len < 1 or self.num_clips < 1 or self.image_size < 0:
             raise ValueError(f"ClipConfig: num_segments, snippet_len, num_clips must be >= 1 and image_size >= 0, "
                              f"got {self}")
+        if self.test_crops not in TEST_CROPS:
+            raise ValueError(f"ClipConfig: test_crops must be one of {TEST_CROPS}, got {self.test_crops}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,23 +100,47 @@ def clip_indices(n: int, config: ClipConfig, rng: np.random.Generator | None = N
     return idx, np.ones(k, bool)
 
 
+def _short_side(frame: np.ndarray, size: int) -> np.ndarray:
+    """`frame` resized (INTER_AREA) so that its shorter side is `size` px."""
+    h, w = frame.shape[:2]
+    if min(h, w) == size:
+        return frame
+    scale = size / min(h, w)
+    return cv2.resize(frame, (max(size, round(w * scale)), max(size, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
 def _resize(frame: np.ndarray, size: int) -> np.ndarray:
     if not size or frame.shape[:2] == (size, size):
         return frame
-    h, w = frame.shape[:2]
-    scale = size / min(h, w)
-    frame = cv2.resize(frame, (max(size, round(w * scale)), max(size, round(h * scale))), interpolation=cv2.INTER_AREA)
+    frame = _short_side(frame, size)
     top, left = (frame.shape[0] - size) // 2, (frame.shape[1] - size) // 2
     return frame[top:top + size, left:left + size]
 
 
-def _first_clip(video_index: int) -> tuple[int, int]:
-    return video_index, 0
+def crop_view(frame: np.ndarray, size: int, crops: int, crop: int) -> np.ndarray:
+    """View `crop` of `crops` (TEST_CROPS; module docstring) of a [H, W, C] frame; `size` 0: its shorter side."""
+    if crops == 1:
+        return _resize(frame, size)
+    side = size or min(frame.shape[:2])
+    frame = _short_side(frame, side if crops == 3 else round(side * TEN_CROP_SCALE))
+    h, w = frame.shape[:2]
+    if crops == 3:  # along the longer side: start, end, middle
+        step = (max(h, w) - side) // 2
+        top, left = ((0, (0, 2 * step, step)[crop]) if w >= h else ((0, 2 * step, step)[crop], 0))
+    else:  # corners, centre; odd views mirrored
+        ws, hs = (w - side) // 4, (h - side) // 4
+        left, top = ((0, 0), (4 * ws, 0), (0, 4 * hs), (4 * ws, 4 * hs), (2 * ws, 2 * hs))[crop // 2]
+    view = frame[top:top + side, left:left + side]
+    return view[:, ::-1] if crops == 10 and crop % 2 else view
+
+
+def _first_clip(video_index: int) -> tuple[int, int, int]:
+    return video_index, 0, 0
 
 
 @dataclasses.dataclass(frozen=True)
 class _Example:
-    """(absolute index, (video index, clip)) -> one clip example; training draws offsets from (seed, index)."""
+    """(absolute index, (video index, clip, view)) -> one clip example; training draws offsets from (seed, index)."""
 
     data: LabelledVideos
     config: ClipConfig
@@ -113,16 +148,18 @@ class _Example:
     train: bool
 
     def __call__(self, index: int, item) -> dict:
-        video_index, clip = (int(v) for v in item)
+        video_index, clip, crop = (int(v) for v in item)
         n = len(self.data.source.videos[video_index])
         rng = np.random.default_rng([self.seed, int(index)]) if self.train else None
         idx, mask = clip_indices(n, self.config, rng, clip)
-        frames = [[_resize(self.data.source.frame(video_index, int(t)), self.config.image_size) for t in row]
-                  for row in idx]
+        crops = 1 if self.train else self.config.test_crops
+        frames = [[crop_view(self.data.source.frame(video_index, int(t)), self.config.image_size, crops, crop)
+                   for t in row] for row in idx]
         frames = np.stack([np.stack(row) for row in frames])
         frames[~mask] = 0
         return {"frames": frames, "mask": mask, "label": np.int32(self.data.labels[video_index]),
-                "index": np.int32(video_index), "clip": np.int32(clip)}
+                "index": np.int32(video_index), "clip": np.int32(clip), "crop": np.int32(crop),
+                "flip": np.bool_(crops == 10 and crop % 2 == 1)}
 
 
 def clip_batches(data: LabelledVideos, config: ClipConfig = ClipConfig(), *, batch_size: int, seed: int = 0,
@@ -131,7 +168,8 @@ def clip_batches(data: LabelledVideos, config: ClipConfig = ClipConfig(), *, bat
     """Batches of this shard's clips (module docstring), deterministic given `seed`.
 
     train: reshuffled epochs, random segment offsets, full batches only (`num_epochs` None: forever). Otherwise
-    every video's `num_clips` test clips in order, once, the last batch possibly smaller.
+    every video's `num_clips` test clips in `test_crops` views each, in order, once, the last batch possibly
+    smaller.
     shard_options: default `grain.sharding.ShardByJaxProcess(drop_remainder=train)`.
     """
     if batch_size < 1:
@@ -144,7 +182,7 @@ def clip_batches(data: LabelledVideos, config: ClipConfig = ClipConfig(), *, bat
         shard_seed = int(np.random.SeedSequence([seed, shard.shard_index]).generate_state(1)[0])
         ds = epoch_shuffle(videos, seed=shard_seed, num_epochs=num_epochs).map(_first_clip)
     else:
-        items = [(v, c) for v in videos for c in range(config.num_clips)]
+        items = [(v, c, crop) for v in videos for c in range(config.num_clips) for crop in range(config.test_crops)]
         ds = grain.MapDataset.source(items)
     ds = ds.map_with_index(_Example(data, config, seed, train))
     ds = ds.batch(batch_size, drop_remainder=train)

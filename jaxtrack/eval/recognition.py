@@ -1,10 +1,11 @@
 """Action recognition evaluation: video-level scores, top-k accuracy, per-group accuracy, confusion matrices (PNG),
 the reversed-order test, and model cost (parameters, FLOPs per clip, CPU clips/s).
 
-Video scores average the softmax of the `num_clips` test clips of each video (TSN / TRN / ECO test protocols
-average clips and crops). The reversed-order test feeds every clip's segments backwards (segments and the frames
-of each snippet, with the mask): an order-free model (TSN) gives the same scores, an order-aware one (TRN) swaps
-time-reverse classes.
+Video scores average the softmax of every test view of each video: `num_clips` clips times `test_crops` crops
+(`data.pipeline_clips`; TSN / TRN / ECO test protocols average clips and crops, as mmaction2's `average_clips="prob"`).
+A mirrored view's scores count for the mirrored classes (`flip_pairs`, e.g. move left-to-right / right-to-left).
+The reversed-order test feeds every clip's segments backwards (segments and the frames of each snippet, with the
+mask): an order-free model (TSN) gives the same scores, an order-aware one (TRN) swaps time-reverse classes.
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ def reverse_order(batch: dict) -> dict:
 
 
 def video_scores(predict: Callable[[dict], jax.Array], batches: Iterable[dict], num_videos: int, *,
-                 reverse: bool = False) -> np.ndarray:
-    """[V, C] mean softmax over each video's test clips (`batch["index"]` says the video) of `predict(batch)`."""
+                 reverse: bool = False, flip_pairs: Sequence[tuple[int, int]] = ()) -> np.ndarray:
+    """[V, C] mean softmax over each video's test views (`batch["index"]` says the video) of `predict(batch)`; in
+    rows with `batch["flip"]` (mirrored views) the two classes of every `flip_pairs` pair swap scores first."""
     totals, counts = None, np.zeros(num_videos)
     for batch in batches:
         batch = reverse_order(batch) if reverse else batch
         probs = np.asarray(jax.nn.softmax(predict(batch).astype(jnp.float32), -1))
         if totals is None:
-            totals = np.zeros((num_videos, probs.shape[1]))
+            totals, mirror = np.zeros((num_videos, probs.shape[1])), np.arange(probs.shape[1])
+            for a, b in flip_pairs:
+                mirror[[a, b]] = b, a
+        if "flip" in batch:
+            probs = np.where(np.asarray(batch["flip"])[:, None], probs[:, mirror], probs)
         np.add.at(totals, batch["index"], probs)
         np.add.at(counts, batch["index"], 1)
     if totals is None or not counts.all():

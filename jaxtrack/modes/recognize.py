@@ -14,13 +14,12 @@ finished workdir resumes at its last step, trains nothing and evaluates again.
 
 Config: `model.kwargs` are `Recognizer` fields (head, head_kwargs, backbone, backbone_kwargs, feature_layer,
 feature_dim, eco_layer), `task` RecognitionTask fields (normalize, label_smoothing), `data.clips` ClipConfig
-fields (num_segments, snippet_len, image_size, num_clips), `data.eval_batches` val batches per evaluation (0: the
-whole split).
+fields (num_segments, snippet_len, image_size, num_clips, test_crops: 1 | 3 | 10 views of every test clip, TSN's
+protocol, `pipeline_clips`), `data.eval_batches` val batches per evaluation (0: the whole split).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 
@@ -30,33 +29,27 @@ import numpy as np
 from etils import epath
 
 from jaxtrack import config as config_lib
-from jaxtrack import sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.data import pipeline_clips, synthetic_actions
+from jaxtrack.data import pipeline_clips, synthetic_actions, tfds_source
 from jaxtrack.eval import recognition
 from jaxtrack.files import write_atomic
 from jaxtrack.train import checkpoint, metrics_io, recog_task, trainer
 
 GROUPS = {"synthetic_actions": {"order_only": synthetic_actions.ORDER_ONLY, "appearance": synthetic_actions.APPEARANCE}}
+# Class pairs a horizontal mirror swaps (the scores of TenCrop's flipped views swap with them).
+FLIP_PAIRS = {"synthetic_actions": ((synthetic_actions.CLASSES.index("move_left_to_right"),
+                                     synthetic_actions.CLASSES.index("move_right_to_left")),)}
 
 
 def clip_config(config: ml_collections.ConfigDict) -> pipeline_clips.ClipConfig:
-    fields = dict(config.data.get("clips", None) or {})
-    known = set(pipeline_clips.ClipConfig.__dataclass_fields__)
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise KeyError(f"config.data.clips: unknown fields {unknown}; valid: {sorted(known)}")
-    return pipeline_clips.ClipConfig(**fields)
+    """ClipConfig from `config.data.clips` (unset fields keep their defaults)."""
+    return pipeline_clips.ClipConfig(**config_lib.known_fields(
+        config.data.get("clips", None) or {}, pipeline_clips.ClipConfig, "config.data.clips"))
 
 
 def load(config: ml_collections.ConfigDict, workdir: epath.Path, split: str) -> pipeline_clips.LabelledVideos:
-    """A labelled split; process 0 builds a missing dataset first."""
-    data = config.data
-    get = functools.partial(pipeline_clips.load, data.dataset, split, data_dir=config_lib.data_dir(config, workdir),
-                            manual_dir=data.manual_dir or None, **data.options.to_dict())
-    out = get() if jax.process_index() == 0 else None
-    sharding.barrier(f"tfds {data.dataset} {split}")
-    return out or get()
+    """A labelled split (`tfds_source.load_split`: process 0 builds a missing dataset first)."""
+    return tfds_source.load_split(config, workdir, split, pipeline_clips.load)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -85,21 +78,24 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     metrics_io.plot_losses(metrics, workdir / "loss_curve.png", title)
     test = load(config, workdir, config.data.test_split)
     out = evaluate(task, {"params": state.params, "batch_stats": state.batch_stats}, test, clips, batch,
-                   GROUPS.get(config.data.dataset, {}), workdir, config.name or config.model.kwargs.get("head", ""))
+                   GROUPS.get(config.data.dataset, {}), workdir, config.name or config.model.kwargs.get("head", ""),
+                   FLIP_PAIRS.get(config.data.dataset, ()))
     out["step"] = int(checkpoint.steps(workdir)[-1]) if checkpoint.steps(workdir) else int(state.step)
     write_atomic(workdir / "recognition.json", json.dumps(out, indent=1).encode())
     return out
 
 
 def evaluate(task, variables, data: pipeline_clips.LabelledVideos, clips: pipeline_clips.ClipConfig,
-             batch_size: int, groups: dict, workdir: epath.Path, label: str) -> dict:
-    """Test-split accuracy in order and reversed, confusion PNGs, cost; writes recognition.md; returns the figures."""
+             batch_size: int, groups: dict, workdir: epath.Path, label: str, flip_pairs=()) -> dict:
+    """Test-split accuracy in order and reversed (every clip in `clips.test_crops` views; `flip_pairs`: classes a
+    mirrored view swaps), confusion PNGs, cost; writes recognition.md; returns the figures."""
     predict = jax.jit(task.predict)
     batches = lambda: pipeline_clips.clip_batches(data, clips, batch_size=batch_size, train=False)
     labels = np.asarray(data.labels)
     results = {}
     for name, reverse in (("forward", False), ("reversed", True)):
-        scores = recognition.video_scores(lambda b: predict(variables, b), batches(), len(labels), reverse=reverse)
+        scores = recognition.video_scores(lambda b: predict(variables, b), batches(), len(labels), reverse=reverse,
+                                          flip_pairs=flip_pairs)
         acc = recognition.accuracy(scores, labels, groups)
         results[name] = acc.row()
         suffix = "" if name == "forward" else "_reversed"
@@ -108,7 +104,7 @@ def evaluate(task, variables, data: pipeline_clips.LabelledVideos, clips: pipeli
     first = next(iter(batches()))
     cost = recognition.model_cost(lambda b: task.predict(variables, b), first, variables["params"])
     out = {"model": label, "head": task.model.head, "videos": len(labels), "num_segments": clips.num_segments,
-           "num_clips": clips.num_clips, **results, **cost}
+           "num_clips": clips.num_clips, "test_crops": clips.test_crops, **results, **cost}
     write_atomic(workdir / "recognition.md", (table([out]) + "\n").encode())
     print(table([out]), flush=True)
     return out
