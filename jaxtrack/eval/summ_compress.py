@@ -17,9 +17,8 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
-from jaxtrack.data.pipeline_summ import bucket_length
 from jaxtrack.data.video import Video
-from jaxtrack.eval import summ_eval
+from jaxtrack.eval import summ_eval, summ_predict
 from jaxtrack.models import lstm_cells, lstm_compress, lstm_numpy
 from jaxtrack.train.summ_task import SummTask
 
@@ -33,12 +32,7 @@ def _run_jit(task: SummTask, params, features: Sequence[np.ndarray], buckets: Se
              repeats: int) -> tuple[list[dict], float]:
     """(per-video outputs over the real steps, best-pass seconds per video) of the jitted `task.predict`."""
     apply = jax.jit(task.predict)
-    inputs = []
-    for x in features:
-        t = bucket_length(len(x), tuple(buckets))
-        padded = np.zeros((1, t, x.shape[1]), np.float32)
-        padded[0, :len(x)] = x
-        inputs.append((padded, np.arange(t)[None] < len(x)))
+    inputs = [summ_predict.bucket_input(x, buckets) for x in features]
     outs = [jax.device_get(apply(params, *a)) for a in inputs]  # compiles each bucket
     best = np.inf
     for _ in range(repeats):

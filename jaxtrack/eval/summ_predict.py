@@ -26,16 +26,21 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 
 
+def bucket_input(x: np.ndarray, buckets: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """One video's [N, D] features as `task.predict`'s inputs: ([1, T, D] float32 zero-padded, [1, T] mask of the
+    N real steps), T = its bucket (`pipeline_summ.bucket_length`) as in training."""
+    t = bucket_length(len(x), tuple(buckets))
+    padded = np.zeros((1, t, x.shape[1]), np.float32)
+    padded[0, :len(x)] = x
+    return padded, np.arange(t)[None] < len(x)
+
+
 def predict(task: SummTask, params, features: Sequence[np.ndarray], buckets: Sequence[int]) -> list[dict]:
-    """Per video [N, D] features -> {"importance": [N], "phi": [N, K]}, one video at a time, padded to its bucket
-    (`pipeline_summ.bucket_length`) as in training."""
+    """Per video [N, D] features -> {"importance": [N], "phi": [N, K]}, one video at a time (`bucket_input`)."""
     apply = jax.jit(task.predict)
     out = []
     for x in features:
-        t = bucket_length(len(x), tuple(buckets))
-        padded = np.zeros((1, t, x.shape[1]), np.float32)
-        padded[0, :len(x)] = x
-        y = apply(params, jnp.asarray(padded), jnp.asarray(np.arange(t)[None] < len(x)))
+        y = apply(params, *map(jnp.asarray, bucket_input(x, buckets)))
         out.append({k: np.asarray(y[k][0, :len(x)]) for k in ("importance", "phi")})
     return out
 
