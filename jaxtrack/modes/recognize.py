@@ -14,12 +14,14 @@ finished workdir resumes at its last step, trains nothing and evaluates again.
 
 Config: `model.kwargs` are `Recognizer` fields (head, head_kwargs, backbone, backbone_kwargs, feature_layer,
 feature_dim, eco_layer), `task` RecognitionTask fields (normalize, label_smoothing), `data.clips` ClipConfig
-fields (num_segments, snippet_len, image_size, num_clips, test_crops: 1 | 3 | 10 views of every test clip, TSN's
-protocol, `pipeline_clips`), `data.eval_batches` val batches per evaluation (0: the whole split).
+fields (num_segments, snippet_len, image_size, num_clips, test_crops: 1 | 3 | 10 views of every test-split clip,
+TSN's protocol, `pipeline_clips`; val evaluations take the centre crop), `data.eval_batches` val batches per
+evaluation (0: the whole split).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -68,8 +70,9 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if config.data.eval_split:
         val = load(config, workdir, config.data.eval_split)
         limit = config.data.eval_batches or None
+        centre = dataclasses.replace(clips, test_crops=1)  # the test protocol's crops are for the test split only
         eval_data = lambda: itertools.islice(pipeline_clips.clip_batches(
-            val, clips, batch_size=batch, train=False, num_threads=config.data.num_threads), limit)
+            val, centre, batch_size=batch, train=False, num_threads=config.data.num_threads), limit)
     state = trainer.train(config, str(workdir), task=task, train_data=train_data, eval_data=eval_data)
     if jax.process_index():
         return {}
