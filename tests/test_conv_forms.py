@@ -70,6 +70,23 @@ def test_winograd_matrices_compute_a_correlation(m, r):
     np.testing.assert_allclose(at @ ((g @ k) * (bt @ d)), [d[i:i + r] @ k for i in range(m)], atol=1e-12)
 
 
+@pytest.mark.parametrize("m, r, rms", [(2, 3, 4e-7), (4, 3, 9e-7), (2, 5, 1.3e-6), (4, 5, 3.5e-6)])
+def test_winograd_float32_error(m, r, rms):
+    """F(m, r) in float32 on tiles of post-ReLU-like inputs against a float64 direct correlation: RMS error over
+    the output's RMS. The bounds hold with `POINTS`' order, not with 0, +-1, +-2, +-1/2 (F(4, 3): 1.1e-6,
+    F(2, 5): 1.6e-6; here 0.76e-6 and 1.08e-6)."""
+    at, g, bt = (a.astype(np.float32) for a in conv_ops.winograd_matrices(m, r))
+    rng, n, c, o = np.random.default_rng(m * r), m + r - 1, 128, 32
+    d = rng.random((300, n, n, c)).astype(np.float32)
+    w = (rng.standard_normal((r, r, c, o)) / np.sqrt(r * r * c)).astype(np.float32)
+    u = np.einsum("ik,klco,jl->ijco", g, w, g).astype(np.float32)
+    v = np.einsum("ik,tklc,jl->tijc", bt, d, bt).astype(np.float32)
+    y = np.einsum("ik,tklo,jl->tijo", at, np.einsum("tijc,ijco->tijo", v, u).astype(np.float32), at)
+    ref = np.stack([np.stack([np.einsum("tklc,klco->to", np.float64(d[:, a:a + r, b:b + r]), np.float64(w))
+                              for b in range(m)], 1) for a in range(m)], 1)
+    assert np.sqrt(np.mean((y - ref) ** 2) / np.mean(ref ** 2)) < rms
+
+
 def test_winograd_prepared_weights_and_gradient():
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((1, 9, 9, 4)), jnp.float32)
@@ -108,6 +125,9 @@ def test_auto_forms():
     small = conv_ops.MIN_AUTO_FLOPS / (2 * 9 * 64 * 64)  # output pixels at the threshold
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) - 1) == "xla"
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) + 1) == "winograd"
+    large = conv_ops.WINOGRAD4_FLOPS / (2 * 25 * 96 * 256)  # AlexNet's conv2 is 5.2 GFLOP at 65x65 outputs
+    assert conv_ops.auto_form((5, 5, 96, 256), (1, 1), 1, backend="cpu", out_pixels=int(large) - 1) == "winograd"
+    assert conv_ops.auto_form((5, 5, 96, 256), (1, 1), 1, backend="cpu", out_pixels=65 * 65) == "winograd4"
 
 
 class Pair(nn.Module):

@@ -12,18 +12,23 @@ Forms (`CONV_FORMS`; all agree with "xla" to float32 rounding, values and gradie
 - "winograd" / "winograd4": Winograd F(m x m, r x r) (Lavin & Gray 2016) with m = 2 / 4, for square odd r x r
   kernels (r >= 3), stride 1, groups 1: (m + r - 1)^2 products per m x m outputs instead of m^2 r^2 (3x3: 2.25x /
   4x fewer; 5x5: 2.8x / 6.25x), as one batched dot [n*n, tiles, C] x [n*n, C, O], n = m + r - 1. A dilation d
-  runs as d*d undilated convs on the sub-grids of x (space to batch). Points 0, +-1, +-2, +-1/2 and infinity
-  (`winograd_matrices`): errors ~1e-6 (m = 2) and ~1e-5 (m = 4) of the output's scale. `prepared` is
-  `winograd_weights(w, m)` [n*n, C, O], computed once (the tracker does so at build time) instead of per call.
+  runs as d*d undilated convs on the sub-grids of x (space to batch). Points 0, +-1, 2, -1/2, 1/2, -2 and
+  infinity (`POINTS`, in the order taken; 2 before -2 and -1/2 before 1/2 give F(4, 3) a 1.5x smaller RMS and 3x
+  smaller largest error than 0, +-1, +-2): errors ~4e-7 (F(2, 3)), ~1e-6 (F(4, 3), F(2, 5)) and ~3e-6 (F(4, 5))
+  RMS of the output's scale. `prepared` is `winograd_weights(w, m)` [n*n, C, O], computed once (the tracker does so
+  at build time) instead of per call.
 
-`impl="auto"` (`auto_form`): the form measured fastest on XLA:CPU for the conv's kind (BENCHMARKS.md, "Real
-weights: per-frame speed"; `python -m tests.torch_ref.conv_speed` times every conv of the zoo models): shift for
-depthwise, winograd (F(2x2)) for 3x3 and 5x5 stride-1 dense convs, im2col for 1x1 and the other dense convs with
-> 4 input channels, xla otherwise (the 3-channel stems, other grouped convs, dense convs under `MIN_AUTO_FLOPS`
-per call: on the quickstart's ResNet-18/4 the forms cost 3.2-3.5 ms a frame against XLA's 2.4-2.5). Other
-backends: "xla". "winograd4" is
-faster still but not chosen: its ~1e-5 error compounds to 4e-4 relative through a full-size ResNet-50, beyond the
-converter's 1e-4 layer parity (tests/test_convert.py).
+`impl="auto"` (`auto_form`): the form measured fastest on XLA:CPU for the conv's kind (BENCHMARKS.md, "Real weights:
+per-frame speed"; `python -m tests.torch_ref.conv_speed` times every conv of the zoo models): shift for depthwise,
+Winograd for 3x3 and 5x5 stride-1 dense convs, im2col for 1x1 and the other dense convs with > 4 input channels, xla
+otherwise (the 3-channel stems, other grouped convs, dense convs under `MIN_AUTO_FLOPS` per call: on the
+quickstart's ResNet-18/4 the forms cost 3.2-3.5 ms a frame against XLA's 2.4-2.5). The Winograd tile is F(2x2) below
+`WINOGRAD4_FLOPS` per call and F(4x4) from there: F(4x4) does 1.8x (3x3) to 2.25x (5x5) fewer products and moves as
+much less transformed data (AlexNet's 5x5 conv2: 8.2 ms against 26.5 ms, its transforms' traffic dominates F(2x2)),
+but its larger error compounds when every conv of a deep net uses it (relative L2 9.4e-5 after ResNet-50's layer4
+against 6.0e-5 with F(2x2), the converter's parity bound being 1e-4). Convs that large are few, and late in the zoo
+nets (ResNet-50's layer4 and the downsample before it, AlexNet's conv2): with them on F(4x4) the same features are
+at 6.1e-5.
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ def shift_conv(x, w, strides, padding: Pads, dilation, groups: int, prepared=Non
     return out
 
 
-POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # Winograd interpolation points (and infinity), in this order
+POINTS = (0.0, 1.0, -1.0, 2.0, -0.5, 0.5, -2.0)  # Winograd interpolation points (and infinity), in this order
 
 
 @functools.cache
@@ -189,20 +194,23 @@ WINOGRAD_TILE = {"winograd": 2, "winograd4": 4}  # output tile side m of each Wi
 
 
 MIN_AUTO_FLOPS = 1e8  # dense convs below this many flops per call stay XLA's (the forms' overhead dominates)
+WINOGRAD4_FLOPS = 4e9  # Winograd convs from this many (direct-conv) flops per call take F(4x4) (module docstring)
 
 
 def auto_form(w_shape, strides, groups: int, backend: str | None = None, out_pixels: int | None = None) -> str:
     """The form `impl="auto"` uses for a kernel of shape `w_shape` [kh, kw, C // groups, O] (module docstring);
-    `out_pixels` (batch x output positions), when given, keeps small dense convs on XLA's conv."""
+    `out_pixels` (batch x output positions), when given, keeps small dense convs on XLA's conv and gives large
+    Winograd convs F(4x4)."""
     if (backend or jax.default_backend()) != "cpu":
         return "xla"
     kh, kw, c, o = w_shape
     if groups > 1:
         return "shift" if c == 1 and o == groups else "xla"
-    if out_pixels is not None and 2 * kh * kw * c * o * out_pixels < MIN_AUTO_FLOPS:
+    flops = None if out_pixels is None else 2 * kh * kw * c * o * out_pixels
+    if flops is not None and flops < MIN_AUTO_FLOPS:
         return "xla"
     if kh == kw and kh in (3, 5) and tuple(strides) == (1, 1):
-        return "winograd"
+        return "winograd4" if flops is not None and flops >= WINOGRAD4_FLOPS else "winograd"
     return "im2col" if c > 4 else "xla"
 
 

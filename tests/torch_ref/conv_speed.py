@@ -105,7 +105,7 @@ def main() -> None:
             out_hw = [(x_shape[1 + a] + sum(key[3][a]) - dilation[a] * (w_shape[a] - 1) - 1) // strides[a] + 1
                       for a in (0, 1)]
             gflop = 2 * np.prod(out_hw) * np.prod(w_shape) / 1e9
-            auto = conv_ops.auto_form(w_shape, strides, groups)
+            auto = conv_ops.auto_form(w_shape, strides, groups, out_pixels=x_shape[0] * int(np.prod(out_hw)))
             cells = " ".join(f"{f} {t:.2f} ({gflop / t * 1e3:.0f})" for f, t in times.items() if f != "torch")
             print(f"  {x_shape[1:]} -> {w_shape} ({strides[0]}, {dilation[0]}, {groups}) x{count} | {gflop:.3f} | "
                   f"{times['torch']:.2f} ({gflop / times['torch'] * 1e3:.0f}) | {cells} | auto {auto}", flush=True)
