@@ -47,7 +47,7 @@ class Family:
                                                        if cfg[f"{k}_weight"] is not None})
         options = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in cfg["targets"].items()}
         model = self.build(**config.model.kwargs.to_dict())
-        return self.task(model, cfg["normalize"], options, weights, cfg["neg_weight"])
+        return self.task(model, cfg["normalize"], options, weights, cfg["neg_weight"], cfg["reg_weight"])
 
     def tracker_config(self, normalize: str | None = None, overrides: dict | None = None):
         """The published tracker settings with the model's input normalisation and `overrides` (lists -> tuples)."""

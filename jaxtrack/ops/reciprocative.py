@@ -34,35 +34,45 @@ import jax.numpy as jnp
 FORMS = ("relu", "sum_sq")
 
 
+def input_attention(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array, *,
+                    form: str = "relu") -> jax.Array:
+    """Attention map of one scalar score per sample (`score_fn(inputs [N, ...]) -> [N]`, sample n's score depending
+    on `inputs[n]` only) with respect to its own input: `form="relu"` the gradient's positive part, shaped like
+    `inputs`; `"sum_sq"` the channel sum of squared gradients, [N, ...] without the last axis."""
+    if form not in FORMS:
+        raise ValueError(f"attention maps: form must be one of {FORMS}, got {form!r}")
+    g = jax.grad(lambda x: jnp.sum(score_fn(x)))(inputs)
+    return jnp.sum(jnp.square(g), -1) if form == "sum_sq" else jax.nn.relu(g)
+
+
 def attention_maps(score_fn: Callable[[jax.Array], jax.Array], inputs: jax.Array, *,
                    form: str = "relu") -> tuple[jax.Array, jax.Array]:
     """(A_pos, A_neg) of the positive (index 1) and negative (index 0) class scores of each sample with respect to
-    its own input: `form="relu"` the gradients' positive parts, shaped like `inputs` [N, ...]; `"sum_sq"` the
-    channel sums of squared gradients, [N, ...] without the last axis."""
-    if form not in FORMS:
-        raise ValueError(f"attention_maps: form must be one of {FORMS}, got {form!r}")
-    pos = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 1]))(inputs)
-    neg = jax.grad(lambda x: jnp.sum(score_fn(x)[:, 0]))(inputs)
-    if form == "sum_sq":
-        return jnp.sum(jnp.square(pos), -1), jnp.sum(jnp.square(neg), -1)
-    return jax.nn.relu(pos), jax.nn.relu(neg)
+    its own input (`input_attention` of each class's score)."""
+    return (input_attention(lambda x: score_fn(x)[:, 1], inputs, form=form),
+            input_attention(lambda x: score_fn(x)[:, 0], inputs, form=form))
 
 
-def _stats(a: jax.Array, eps: float) -> tuple[jax.Array, jax.Array]:
+def _stats(a: jax.Array, eps: float, mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
     flat = a.reshape(a.shape[0], -1).astype(jnp.float32)
-    mean = jnp.mean(flat, axis=1)
-    std = jnp.sqrt(jnp.mean(jnp.square(flat - mean[:, None]), axis=1) + eps * eps)
+    w = jnp.ones_like(flat) if mask is None else jnp.broadcast_to(mask, a.shape).reshape(flat.shape).astype(flat.dtype)
+    count = jnp.maximum(jnp.sum(w, axis=1), 1.0)
+    mean = jnp.sum(w * flat, axis=1) / count
+    std = jnp.sqrt(jnp.sum(w * jnp.square(flat - mean[:, None]), axis=1) / count + eps * eps)
     return mean + eps, std
 
 
-def reciprocative_loss(a_pos: jax.Array, a_neg: jax.Array, labels: jax.Array, *, eps: float = 1e-6) -> jax.Array:
+def reciprocative_loss(a_pos: jax.Array, a_neg: jax.Array, labels: jax.Array, *, eps: float = 1e-6,
+                       pos_mask: jax.Array | None = None, neg_mask: jax.Array | None = None) -> jax.Array:
     """[N] regulariser per sample from the maps `a_pos`, `a_neg` [N, ...] and `labels` [N] (1 positive, 0
-    negative); see the module docstring."""
+    negative); see the module docstring. `pos_mask` / `neg_mask` (0 / 1, broadcastable to the maps) restrict each
+    map's mean and std to a region (the Siamese form: one map, inside and outside the target box); an empty region
+    gives mu = sigma = eps."""
     if a_pos.shape != a_neg.shape or a_pos.shape[:1] != labels.shape:
         raise ValueError(f"reciprocative_loss: a_pos {a_pos.shape}, a_neg {a_neg.shape} and labels {labels.shape} "
                          f"must share the sample axis (maps of one shape)")
-    mu_p, sd_p = _stats(a_pos, eps)
-    mu_n, sd_n = _stats(a_neg, eps)
+    mu_p, sd_p = _stats(a_pos, eps, pos_mask)
+    mu_n, sd_n = _stats(a_neg, eps, neg_mask)
     positive = sd_p / mu_p + mu_n / sd_n
     negative = sd_n / mu_n + mu_p / sd_p
     return jnp.where(labels.astype(bool), positive, negative)

@@ -90,13 +90,13 @@ class MaskTask(AnchorTask):
     def loss_fn(self, params, batch_stats, batch, key):
         variables = {"params": params, "batch_stats": batch_stats}
         out, updates = self.model.apply(variables, *self.inputs(batch), train=True, mutable=["batch_stats"])
-        loss, metrics = self._loss(variables, out, batch, key)
+        loss, metrics = self.with_reg(*self._loss(variables, out, batch, key), variables, batch)
         return loss, (metrics, updates.get("batch_stats", {}))
 
     def eval_fn(self, params, batch_stats, batch) -> dict:
         variables = {"params": params, "batch_stats": batch_stats}
         out = self.model.apply(variables, *self.inputs(batch))
-        loss, metrics = self._loss(variables, out, batch, jax.random.key(0))
+        loss, metrics = self.with_reg(*self._loss(variables, out, batch, jax.random.key(0)), variables, batch)
         return {"loss": loss, **metrics}
 
     def _loss(self, variables, out, batch, key):

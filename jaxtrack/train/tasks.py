@@ -15,6 +15,15 @@ the search crop), their random sampling uses the step key. Tasks (`jaxtrack.fami
   SiamFCTask:  `siamfc_labels` + balanced logistic loss.
   AnchorTask:  `anchor_targets` + select-CE and weighted L1 (weights 1.0 / 1.2): siamrpn, siamrpnpp(_acm).
   PointTask:   `point_targets` + select-CE and linear IoU (weights 1.0 / 1.0): siamban(_acm).
+
+`config.task.reg_weight` > 0 adds DAT's reciprocative regulariser (`jaxtrack.ops.reciprocative`, issue #20) on the
+classification branch, `reg_weight` times its mean over the batch's positive pairs (metric "reg"): the attention
+map A [Hx, Wx] of a pair is the positive part of d(peak score) / d(search crop), summed over colour channels, with
+the peak score the maximum over positions (and anchors) of the positive-class log-odds (`position_scores`), from
+the model in inference mode (BatchNorm's running statistics: each pair's map depends on its own crop only, as the
+tracker sees it); DAT's positive-sample term with the target box as the positive region, sigma(A_in) / mu(A_in) +
+mu(A_out) / sigma(A_out) over the pixels whose centres lie inside / outside `search_box`. The ratios are
+scale-free, so log-odds and softmax probabilities give the same value. The training gradient is second-order.
 """
 
 from __future__ import annotations
@@ -25,8 +34,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from jaxtrack import anchors
 from jaxtrack.models import siamese
 from jaxtrack.models.preprocess import normalize
+from jaxtrack.ops import reciprocative
 from jaxtrack.train import losses, targets
 
 EVAL_KEY_SEED = 0  # eval targets sample with a fixed key: eval losses are comparable across steps
@@ -35,9 +46,11 @@ EVAL_KEY_SEED = 0  # eval targets sample with a fixed key: eval losses are compa
 def default_config() -> ml_collections.ConfigDict:
     """Task settings: normalisation, loss weights (None: the family's published ones; mask_weight: SiamMask's) and
     target options
-    (`targets` holds AnchorConfig / PointConfig fields, or siamfc_labels' r_pos / r_neg / total_stride)."""
+    (`targets` holds AnchorConfig / PointConfig fields, or siamfc_labels' r_pos / r_neg / total_stride) and the
+    reciprocative regulariser's weight (`reg_weight`, 0: off; module docstring)."""
     return ml_collections.ConfigDict({"normalize": "imagenet", "cls_weight": None, "loc_weight": None,
-                                      "mask_weight": None, "neg_weight": 1.0, "targets": {}}, type_safe=False)
+                                      "mask_weight": None, "neg_weight": 1.0, "reg_weight": 0.0,
+                                      "targets": {}}, type_safe=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +63,12 @@ class SiameseTask:
     options: dict = dataclasses.field(default_factory=dict)  # the family's target options
     weights: losses.LossWeights = dataclasses.field(default_factory=losses.LossWeights)
     neg_weight: float = 1.0  # SiamFC's balanced loss: weight of the negatives' mean
+    reg_weight: float = 0.0  # reciprocative regulariser (module docstring); 0: off
+
+    def __post_init__(self):
+        w = self.reg_weight
+        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0 or w == float("inf"):
+            raise ValueError(f"config.task.reg_weight: expected a finite number >= 0 (0: off), got {w!r}")
 
     def inputs(self, batch) -> tuple[jax.Array, jax.Array, jax.Array]:
         """(z [B, Hz, Wz, 3] float32, x [B, Hx, Wx, 3] float32, box_wh [B, 2] template (w, h))."""
@@ -69,16 +88,61 @@ class SiameseTask:
     def loss_fn(self, params, batch_stats, batch, key):
         out, updates = self.model.apply({"params": params, "batch_stats": batch_stats}, *self.inputs(batch),
                                         train=True, mutable=["batch_stats"])
-        loss, metrics = self.loss(out, batch, key)
+        loss, metrics = self.with_reg(*self.loss(out, batch, key), {"params": params, "batch_stats": batch_stats},
+                                      batch)
         return loss, (metrics, updates.get("batch_stats", {}))
 
     def eval_fn(self, params, batch_stats, batch) -> dict:
-        out = self.model.apply({"params": params, "batch_stats": batch_stats}, *self.inputs(batch))
-        loss, metrics = self.loss(out, batch, jax.random.key(EVAL_KEY_SEED))
+        variables = {"params": params, "batch_stats": batch_stats}
+        out = self.model.apply(variables, *self.inputs(batch))
+        loss, metrics = self.with_reg(*self.loss(out, batch, jax.random.key(EVAL_KEY_SEED)), variables, batch)
         return {"loss": loss, **metrics}
 
     def loss(self, out: dict, batch, key) -> tuple[jax.Array, dict]:
         raise NotImplementedError
+
+    def position_scores(self, out: dict) -> jax.Array:
+        """[B, ...] positive-class log-odds of every position (and anchor) of the head's classification output."""
+        raise NotImplementedError
+
+    def attention(self, variables, batch) -> jax.Array:
+        """[B, Hx, Wx] attention maps: positive part of d(peak score) / d(normalised search crop), summed over
+        colour channels, the model in inference mode (module docstring)."""
+        z, x, box_wh = self.inputs(batch)
+
+        def peak(search):
+            s = self.position_scores(self.model.apply(variables, z, search, box_wh))
+            return jnp.max(s.reshape(s.shape[0], -1), axis=1)
+
+        return jnp.sum(reciprocative.input_attention(peak, x), axis=-1)
+
+    def reciprocative(self, variables, batch) -> jax.Array:
+        """Mean over the positive pairs (0 if none) of the regulariser of `attention`'s maps, inside vs outside
+        `search_box` (module docstring)."""
+        a = self.attention(variables, batch)
+        inside = box_masks(batch["search_box"], a.shape[1:])
+        reg = reciprocative.reciprocative_loss(a, a, jnp.ones(a.shape[:1], jnp.int32), pos_mask=inside,
+                                               neg_mask=1 - inside)
+        pos = ~jnp.asarray(batch["negative"], bool)
+        return jnp.sum(jnp.where(pos, reg, 0)) / jnp.maximum(jnp.sum(pos), 1)
+
+    def with_reg(self, loss: jax.Array, metrics: dict, variables, batch) -> tuple[jax.Array, dict]:
+        """(loss, metrics) plus `reg_weight` times the regulariser and its "reg" metric; unchanged when off."""
+        if not self.reg_weight:
+            return loss, metrics
+        reg = self.reciprocative(variables, batch)
+        return loss + self.reg_weight * reg, {**metrics, "reg": reg}
+
+
+def box_masks(box: jax.Array, hw: tuple[int, int]) -> jax.Array:
+    """[B, H, W] float32: 1 on the pixels whose centres (pixel i at i + 0.5) lie strictly inside the xywh box [B, 4]
+    (`jaxtrack.boxes.box_mask`, batched, in jnp)."""
+    box = jnp.asarray(box, jnp.float32)
+    x, y, w, h = (box[:, i, None] for i in range(4))
+    rows, cols = jnp.arange(hw[0]) + 0.5, jnp.arange(hw[1]) + 0.5
+    r = (rows > y) & (rows < y + h)
+    c = (cols > x) & (cols < x + w)
+    return (r[:, :, None] & c[:, None, :]).astype(jnp.float32)
 
 
 class SiamFCTask(SiameseTask):
@@ -93,6 +157,9 @@ class SiamFCTask(SiameseTask):
         loss, metrics = losses.siamfc_loss(out["cls"], cls, self.neg_weight)
         return self.weights.cls * loss, {**metrics, "pos_fraction": jnp.mean(cls == 1)}
 
+    def position_scores(self, out):
+        return out["cls"][..., 0]
+
 
 class AnchorTask(SiameseTask):
     """SiamRPN / SiamRPN++ (-ACM): out {"cls" [B, R, R, 2K], "loc" [B, R, R, 4K]} vs `anchor_targets`;
@@ -105,6 +172,11 @@ class AnchorTask(SiameseTask):
         loss, metrics = losses.siamrpn_loss(out["cls"], out["loc"], t, self.weights)
         return loss, {**metrics, "num_pos": jnp.mean(jnp.sum(t.cls == 1, axis=(1, 2, 3)))}
 
+    def position_scores(self, out):
+        k = out["loc"].shape[-1] // 4
+        logits = anchors.anchor_major(out["cls"], k)
+        return logits[..., 1] - logits[..., 0]
+
 
 class PointTask(SiameseTask):
     """SiamBAN (-ACM): out {"cls" [B, R, R, 2], "loc" [B, R, R, 4] ltrb} vs `point_targets`;
@@ -116,3 +188,6 @@ class PointTask(SiameseTask):
         t = targets.point_targets(batch["search_box"], batch["negative"], key, config)
         loss, metrics = losses.siamban_loss(out["cls"], out["loc"], t, self.weights)
         return loss, {**metrics, "num_pos": jnp.mean(jnp.sum(t.cls == 1, axis=(1, 2)))}
+
+    def position_scores(self, out):
+        return out["cls"][..., 1] - out["cls"][..., 0]
