@@ -1,12 +1,13 @@
-"""Paired bootstrap interval on the difference of two trackers' per-video scores (success AUC by default).
+"""Paired bootstrap interval on the difference of two trackers' per-video scores (the CLI: success AUC).
 
     python -m jaxtrack.eval.bootstrap RESULTS_DIR LABEL_A LABEL_B NUM_VIDEOS [LABEL_A LABEL_B ...]
 
 RESULTS_DIR is an evaluation's `results/` folder (`<workdir>/eval/synthetic/results`); the videos are the first
 NUM_VIDEOS synthetic test videos of `--mode=eval`'s defaults (`eval.seed=0`, default SyntheticConfig), as
-`eval.num_videos=NUM_VIDEOS` evaluates them. Each pair of labels prints `A - B: mean difference [lo, hi]`, the
-percentile interval of the mean difference over 10,000 resamples of the videos (the same videos for both trackers:
-paired), seed 0.
+`eval.num_videos=NUM_VIDEOS` evaluates them. A label holding a "/" is a tracker's results folder of another
+evaluation of the same videos (`runs/dat_eval/eval/synthetic/results/csrt`). Each pair of labels prints
+`A - B: mean difference [lo, hi]`, the percentile interval of the mean difference over 10,000 resamples of the
+videos (the same videos for both trackers: paired), seed 0. (The success AUC is the only score read.)
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ def main(argv: list[str]) -> None:
     videos = synthetic.make_videos(n, seed=0, split="test")
     aucs = {}
     for label in {x for p in pairs for x in p}:
+        where, name = label.rstrip("/").rsplit("/", 1) if "/" in label else (root, label)
         try:
-            aucs[label] = video_aucs(root, label, videos)
+            aucs[label] = video_aucs(where, name, videos)
         except FileNotFoundError as e:
-            sys.exit(f"bootstrap: no results of {label!r} for the {n} videos under {root}: {e}")
+            sys.exit(f"bootstrap: no results of {name!r} for the {n} videos under {where}: {e}")
     for a, b in pairs:
         mean, lo, hi = paired_interval(aucs[a], aucs[b])
         print(f"{a} - {b}: {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] success AUC ({n} videos, 10,000 paired resamples)")
