@@ -22,6 +22,10 @@ reduced to the channel sum of squared gradients; and each of the four terms is a
 sigmas / sum of means over the batch's positives, ...) rather than a mean of per-sample ratios. Here the input is
 whatever `score_fn` takes (DAT's RoI features, `jaxtrack.models.dat`), and `form="sum_sq"` gives the code's
 channel reduction (`[N, ..., C]` -> `[N, ...]`, last axis summed) in place of the paper's positive part.
+
+The Siamese trackers (`jaxtrack.train.tasks`) have one score per pair, the peak of the response map: one map
+(`input_attention`), split by region rather than by class, `reciprocative_loss(a, a, ones, pos_mask=inside_box,
+neg_mask=outside_box)`, the positive-sample term with the target box as the positive region.
 """
 
 from __future__ import annotations
