@@ -49,11 +49,12 @@ def test_attention_matches_finite_differences_of_the_peak_score():
         v = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), variables())
         z, x, wh = (jnp.asarray(a, jnp.float64) for a in task.inputs(batch))
 
+        @jax.jit
         def peak(search):  # the test's own: max over positions and anchors of logit_1 - logit_0 (pysot layout)
             cls = task.model.apply(v, z, search, wh)["cls"]
             return jnp.max((cls[..., K:] - cls[..., :K]).reshape(B, -1), axis=1)
 
-        a = np.asarray(task.attention(v, batch))
+        a = np.asarray(jax.jit(task.attention)(v, batch))
         assert a.shape == (B, X, X) and (a > 0).any()
         # the unit normalisation is x / 255: the task's map is with respect to the normalised crop, as `peak` here
         xn, h = np.asarray(x), 1e-6  # small: ReLU kinks lie within 1e-5 of some inputs
