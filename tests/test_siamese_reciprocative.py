@@ -154,3 +154,26 @@ def test_every_family_traces_the_regulariser(name):
     loss, (metrics, _) = jax.eval_shape(task.loss_fn, v["params"], v["batch_stats"], batch, jax.random.key(1))
     assert loss.shape == () and metrics["reg"].shape == ()
     assert jax.eval_shape(task.attention, v, batch).shape == batch["search"].shape[:3]
+
+
+def test_regularised_training_step_and_attention_pictures(tmp_path):
+    """`siamrpn_synthetic_reg` at a tiny size through the trainer (one step, finite "reg"), then
+    `eval.dat_attention` on its workdir: a PNG of frame, map and box."""
+    from experiments import siamrpn_synthetic_reg
+    from jaxtrack.eval import dat_attention
+    from jaxtrack.modes import train as run
+    from jaxtrack.train import metrics_io
+
+    c = siamrpn_synthetic_reg.get_config()
+    c.model.kwargs = {**c.model.kwargs, "neck_channels": 8, "backbone_args": {"stage_sizes": (1, 1, 1, 1)}}
+    c.data.options = {"num_train": 2, "num_val": 1, "num_test": 1, "n_frames": 8, "n_shots": 1, "height": 64,
+                      "width": 64, "image_format": "jpeg"}
+    c.data.batch_size, c.data.num_threads, c.data.eval_batches = 2, 1, 0
+    c.num_epochs, c.steps_per_epoch, c.log_every, c.checkpoint_every = 1, 1, 1, 1
+    c.optim.warmup.epochs, c.optim.backbone.train_epoch, c.tensorboard = 0, 0, False
+    workdir = tmp_path / "runs" / "reg"
+    run.run(c, str(workdir))
+    reg = metrics_io.read_metrics(workdir / "metrics.jsonl")["train/reg"]
+    assert np.isfinite(reg[1]).all() and (reg[1] > 0).all()
+    dat_attention.main(["dat_attention", str(tmp_path / "maps.png"), str(workdir)])
+    assert (tmp_path / "maps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
