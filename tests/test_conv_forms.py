@@ -124,6 +124,7 @@ def test_auto_forms():
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="gpu") == "xla"
     small = conv_ops.MIN_AUTO_FLOPS / (2 * 9 * 64 * 64)  # output pixels at the threshold
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) - 1) == "xla"
+    assert conv_ops.auto_form((1, 1, 64, 64), (1, 1), 1, backend="cpu", out_pixels=1) == "im2col"  # one dot
     assert conv_ops.auto_form((3, 3, 64, 64), (1, 1), 1, backend="cpu", out_pixels=int(small) + 1) == "winograd"
     large = conv_ops.WINOGRAD4_FLOPS / (2 * 25 * 96 * 256)  # AlexNet's conv2 is 5.2 GFLOP at 65x65 outputs
     assert conv_ops.auto_form((5, 5, 96, 256), (1, 1), 1, backend="cpu", out_pixels=int(large) - 1) == "winograd"

@@ -21,14 +21,14 @@ Forms (`CONV_FORMS`; all agree with "xla" to float32 rounding, values and gradie
 `impl="auto"` (`auto_form`): the form measured fastest on XLA:CPU for the conv's kind (BENCHMARKS.md, "Real weights:
 per-frame speed"; `python -m tests.torch_ref.conv_speed` times every conv of the zoo models): shift for depthwise,
 Winograd for 3x3 and 5x5 stride-1 dense convs, im2col for 1x1 and the other dense convs with > 4 input channels, xla
-otherwise (the 3-channel stems, other grouped convs, dense convs under `MIN_AUTO_FLOPS` per call: on the
-quickstart's ResNet-18/4 the forms cost 3.2-3.5 ms a frame against XLA's 2.4-2.5). The Winograd tile is F(2x2) below
-`WINOGRAD4_FLOPS` per call and F(4x4) from there: F(4x4) does 1.8x (3x3) to 2.25x (5x5) fewer products and moves as
-much less transformed data (AlexNet's 5x5 conv2: 8.2 ms against 26.5 ms, its transforms' traffic dominates F(2x2)),
-but its larger error compounds when every conv of a deep net uses it (relative L2 9.4e-5 after ResNet-50's layer4
-against 6.0e-5 with F(2x2), the converter's parity bound being 1e-4). Convs that large are few, and late in the zoo
-nets (ResNet-50's layer4 and the downsample before it, AlexNet's conv2): with them on F(4x4) the same features are
-at 6.1e-5.
+otherwise (the 3-channel stems, other grouped convs, dense convs other than 1x1 under `MIN_AUTO_FLOPS` per call: on
+the quickstart's ResNet-18/4 the forms cost 3.2-3.5 ms a frame against XLA's 2.4-2.5). The Winograd tile is F(2x2)
+below `WINOGRAD4_FLOPS` per call and F(4x4) from there: F(4x4) does 1.8x (3x3) to 2.25x (5x5) fewer products and
+moves as much less transformed data (AlexNet's 5x5 conv2: 8.2 ms against 26.5 ms, its transforms' traffic dominates
+F(2x2)), but its larger error compounds when every conv of a deep net uses it (relative L2 9.4e-5 after ResNet-50's
+layer4 against 6.0e-5 with F(2x2), the converter's parity bound being 1e-4). Convs that large are few, and late in
+the zoo nets (ResNet-50's layer4 and the downsample before it, AlexNet's conv2): with them on F(4x4) the same
+features are at 6.1e-5.
 """
 
 from __future__ import annotations
@@ -206,6 +206,8 @@ def auto_form(w_shape, strides, groups: int, backend: str | None = None, out_pix
     kh, kw, c, o = w_shape
     if groups > 1:
         return "shift" if c == 1 and o == groups else "xla"
+    if kh == kw == 1 and c > 4:
+        return "im2col"  # one dot at every size (MobileNetV2's 1x1 convs under MIN_AUTO_FLOPS: 3.3 ms a frame less)
     flops = None if out_pixels is None else 2 * kh * kw * c * o * out_pixels
     if flops is not None and flops < MIN_AUTO_FLOPS:
         return "xla"
