@@ -2,7 +2,7 @@
 the reference torch model + pysot tracker loop (tests/torch_ref/tracker_loop.py with cv2's resize, as pysot), same
 weights (full size, random), same frames.
 
-    python -m tests.torch_ref.speed [--frames=40] [--repeats=3] [--threads=2] [--out=speed.md]
+    python -m tests.torch_ref.speed [--frames=40] [--repeats=3] [--threads=2] [--out=speed.md] [--models=a,b]
 
 Both trackers are initialised on frame 0 and track frames 1..N; a tracker's per-frame figure is the median over
 the frames of the fastest of `repeats` passes (jaxtrack compiled on a first pass). The two trackers' passes
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="")
+    parser.add_argument("--models", default=",".join(ZOO), help="comma-separated zoo experiments")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # as XLA on CPU: random weights otherwise make denormals that stall torch
@@ -81,7 +82,7 @@ def main() -> None:
             f" {args.frames} frames of 480x360, median of the best of {args.repeats}", "",
             "| model | torch + pysot loop (ms/frame) | jaxtrack (ms/frame) | speed-up |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ZOO:
+        for name in args.models.split(","):
             ours, ref = trackers(name, video, pathlib.Path(tmp))
             ours.init(video.frames[0], np.float32(video.boxes[0]))
             ours.track(video.frames[1])  # compile
