@@ -19,14 +19,11 @@ then `<out_dir>/summary.md` and `summary.json`, one row per set. Single process.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from etils import epath
 from tqdm.auto import tqdm
@@ -37,7 +34,7 @@ from jaxtrack.data.readers.images import read_image
 from jaxtrack.data.readers.youtube_vos import VOSSequence
 from jaxtrack.eval import results, vos, vos_benchmark
 from jaxtrack.files import write_atomic
-from jaxtrack.track import siamese, siammask
+from jaxtrack.track import siammask
 
 
 class Merge:
@@ -56,27 +53,19 @@ class Merge:
         return np.where(self.best > threshold, np.asarray(ids, np.uint8)[self.arg], 0).astype(np.uint8)
 
 
-def probability_step(model, config: siamese.RPNConfig, variables, state, frame):
-    """SiamMask's step giving the frame's probabilities: (state, box [4], [H, W] float32 pasted window mask, before
-    the threshold `siammask.step` applies)."""
-    state, box, _, window_mask, window, s_x, centre = siammask.window_step(model, config, variables, state, frame)
-    return state, box, siammask.paste(window_mask, window, centre, s_x, config, state["image_hw"], frame.shape[:2])
-
-
 class _MaskMaps:
-    """A `siammask.MaskTracker`'s model giving its probability maps: `track(frame)` -> (box, [H, W] float32)."""
+    """A `siammask.MaskTracker`, initialised again for each object (one compile): `track(frame)` -> (box, its
+    `last_probs`, the pasted window mask before the threshold)."""
 
     def __init__(self, tracker: siammask.MaskTracker):
         self.tracker = tracker
-        self._init = jax.jit(functools.partial(siamese.init_state, tracker.model, tracker.config))
-        self._step = jax.jit(functools.partial(probability_step, tracker.model, tracker.config))
 
     def init(self, frame, box) -> None:
-        self.state = self._init(self.tracker.variables, jnp.asarray(frame), jnp.asarray(box, jnp.float32))
+        self.tracker.init(frame, box)
 
     def track(self, frame):
-        self.state, box, probs = self._step(self.tracker.variables, self.state, jnp.asarray(frame))
-        return np.asarray(box), np.asarray(probs)
+        box, _ = self.tracker.track(frame)
+        return np.asarray(box, np.float32), self.tracker.last_probs
 
 
 class _BoxMaps:

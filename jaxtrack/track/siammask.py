@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtrack import boxes
+from jaxtrack.models import conv
 from jaxtrack.models.preprocess import normalize
 from jaxtrack.track import crop as crop_lib
 from jaxtrack.track import siamese
@@ -92,11 +93,17 @@ def paste(window_mask, window, crop_center, s_x, config: siamese.RPNConfig, imag
     return wy @ jnp.asarray(window_mask, jnp.float32) @ wx.T
 
 
-def step(model, config: siamese.RPNConfig, variables, state, frame):
-    """One frame [H, W, 3] -> (state, box [4] xywh, score [], mask [H, W] uint8: 1 where the pasted window mask
-    exceeds MASK_THRESHOLD, 0 beyond the valid `state["image_hw"]` of a zero-padded frame)."""
+def prob_step(model, config: siamese.RPNConfig, variables, state, frame):
+    """One frame [H, W, 3] -> (state, box [4] xywh, score [], probs [H, W] float32: the pasted window mask, 0
+    outside the window and beyond the valid `state["image_hw"]` of a zero-padded frame)."""
     state, box, score, window_mask, window, s_x, centre = window_step(model, config, variables, state, frame)
-    probs = paste(window_mask, window, centre, s_x, config, state["image_hw"], frame.shape[:2])
+    return state, box, score, paste(window_mask, window, centre, s_x, config, state["image_hw"], frame.shape[:2])
+
+
+def step(model, config: siamese.RPNConfig, variables, state, frame):
+    """`prob_step` with the mask thresholded: (state, box [4], score [], mask [H, W] uint8, 1 where the
+    probabilities exceed MASK_THRESHOLD)."""
+    state, box, score, probs = prob_step(model, config, variables, state, frame)
     return state, box, score, (probs > MASK_THRESHOLD).astype(jnp.uint8)
 
 
@@ -112,26 +119,31 @@ def rotated_box(mask: np.ndarray, box) -> np.ndarray:
 
 class MaskTracker:
     """A SiamMask model behind the benchmark interface (`init(frame, box)`, `track(frame) -> (box, score)`, as
-    `siamese.Tracker`), with the frame's mask and rotated box of the last `track` in `last_mask` [H, W] uint8 (1 =
-    target) and `last_polygon` [4, 2] float32 (None after `init`). `config`: the family's `siamese.RPNConfig`."""
+    `siamese.Tracker`, on the convolutions' precomputed weights), with the last `track`'s mask probabilities
+    `last_probs` [H, W] float32, mask `last_mask` [H, W] uint8 (1 = target, `last_probs > MASK_THRESHOLD`) and
+    rotated box `last_polygon` [4, 2] float32 (all None after `init`). `config`: the family's `siamese.RPNConfig`."""
 
     def __init__(self, name: str, model, config: siamese.RPNConfig, variables):
         if type(config) is not siamese.RPNConfig:
             raise TypeError(f"MaskTracker: config must be an RPNConfig, got {type(config).__name__}")
         self.name, self.model, self.config, self.variables = name, model, config, variables
         self._init = jax.jit(functools.partial(siamese.init_state, model, config))
-        self._step = jax.jit(functools.partial(step, model, config))
-        self.state = self.last_mask = self.last_polygon = None
+        self._step = jax.jit(functools.partial(prob_step, model, config))
+        z = jnp.zeros((1, config.exemplar_size, config.exemplar_size, 3), jnp.float32)
+        x = jnp.zeros((1, config.instance_size, config.instance_size, 3), jnp.float32)
+        self._variables = jax.jit(functools.partial(conv.prepare, model))(variables, z, x, jnp.ones((1, 2)))
+        self.state = self.last_probs = self.last_mask = self.last_polygon = None
 
     def init(self, frame, box) -> None:
-        self.state = self._init(self.variables, jnp.asarray(frame), jnp.asarray(box, jnp.float32))
-        self.last_mask = self.last_polygon = None
+        self.state = self._init(self._variables, jnp.asarray(frame), jnp.asarray(box, jnp.float32))
+        self.last_probs = self.last_mask = self.last_polygon = None
 
     def track(self, frame) -> tuple[np.ndarray, float]:
         if self.state is None:
             raise RuntimeError(f"tracker {self.name!r}: track() called before init()")
-        self.state, box, score, mask = self._step(self.variables, self.state, jnp.asarray(frame))
+        self.state, box, score, probs = self._step(self._variables, self.state, jnp.asarray(frame))
         box = np.asarray(box)
-        self.last_mask = np.asarray(mask)
+        self.last_probs = np.asarray(probs)
+        self.last_mask = (self.last_probs > MASK_THRESHOLD).astype(np.uint8)
         self.last_polygon = rotated_box(self.last_mask, box)
         return box, float(score)
