@@ -108,12 +108,19 @@ def xywh_to_corners(b) -> np.ndarray:
                      np.stack([x, y + h], -1)], -2)
 
 
+def box_masks(b, image_hw):
+    """[B, H, W] float32 masks of boxes `b` [B, 4] xywh (numpy, or jnp inside jit): 1 on the pixels whose centres
+    (pixel i at i + 0.5) lie strictly inside the box."""
+    x, y, w, h = (b[:, i, None] for i in range(4))
+    rows, cols = np.arange(image_hw[0]) + 0.5, np.arange(image_hw[1]) + 0.5
+    r = (y < rows) & (rows < y + h)
+    c = (x < cols) & (cols < x + w)
+    return (r[:, :, None] & c[:, None, :]).astype(np.float32)
+
+
 def box_mask(b, image_hw) -> np.ndarray:
-    """[H, W] uint8 mask of a box [4] xywh: 1 on the pixels whose centres (pixel i at i + 0.5) lie inside it."""
-    x, y, w, h = (float(v) for v in b)
-    rows = (np.arange(image_hw[0]) + 0.5 > y) & (np.arange(image_hw[0]) + 0.5 < y + h)
-    cols = (np.arange(image_hw[1]) + 0.5 > x) & (np.arange(image_hw[1]) + 0.5 < x + w)
-    return (rows[:, None] & cols[None, :]).astype(np.uint8)
+    """[H, W] uint8 mask of a box [4] xywh (`box_masks` of one box)."""
+    return box_masks(np.asarray(b, np.float64).reshape(1, 4), image_hw)[0].astype(np.uint8)
 
 
 def check_init_box(box, where: str, image_hw=None) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 
 from jaxtrack import boxes, families
 from jaxtrack import config as config_lib
-from jaxtrack.train import losses, targets, tasks
+from jaxtrack.train import losses, targets
 
 Z, X, B, K = 63, 127, 2, 5
 KWARGS = {"anchor_num": K, "backbone": "resnet18_small_atrous", "layer": "layer4", "neck_channels": 8,
@@ -124,13 +124,18 @@ def test_regulariser_gradient_is_finite_and_nonzero():
     assert stem and max(float(np.abs(x).max()) for x in stem) > 0
 
 
-def test_box_masks_match_box_mask():
+def test_box_masks_against_a_pixel_loop():
+    """`boxes.box_masks` in jnp (as the task runs it) and `boxes.box_mask` against pixel centres checked one by one."""
     rng = np.random.default_rng(2)
     b = np.concatenate([rng.uniform(-20, 60, (6, 2)), rng.uniform(0.3, 50, (6, 2))], 1).astype(np.float32)
     b[0] = [10, 10, 20, 20]  # integer edges: pixel centres never on them
-    got = np.asarray(tasks.box_masks(jnp.asarray(b), (37, 41)))
+    got = np.asarray(jax.jit(boxes.box_masks, static_argnums=1)(jnp.asarray(b), (37, 41)))
     for box, m in zip(b, got):
-        np.testing.assert_array_equal(m, boxes.box_mask(box, (37, 41)))
+        x, y, w, h = (float(v) for v in box)
+        want = np.array([[x < j + 0.5 < x + w and y < i + 0.5 < y + h for j in range(41)] for i in range(37)])
+        np.testing.assert_array_equal(m, want)
+        np.testing.assert_array_equal(boxes.box_mask(box, (37, 41)), want)
+    assert got.sum() > 0 and (got == 0).any()
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1", True])

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from jaxtrack import anchors
+from jaxtrack import anchors, boxes
 from jaxtrack.models import siamese
 from jaxtrack.models.preprocess import normalize
 from jaxtrack.ops import reciprocative
@@ -120,7 +120,7 @@ class SiameseTask:
         """Mean over the positive pairs (0 if none) of the regulariser of `attention`'s maps, inside vs outside
         `search_box` (module docstring)."""
         a = self.attention(variables, batch)
-        inside = box_masks(batch["search_box"], a.shape[1:])
+        inside = boxes.box_masks(jnp.asarray(batch["search_box"], jnp.float32), a.shape[1:])
         reg = reciprocative.reciprocative_loss(a, a, jnp.ones(a.shape[:1], jnp.int32), pos_mask=inside,
                                                neg_mask=1 - inside)
         pos = ~jnp.asarray(batch["negative"], bool)
@@ -132,17 +132,6 @@ class SiameseTask:
             return loss, metrics
         reg = self.reciprocative(variables, batch)
         return loss + self.reg_weight * reg, {**metrics, "reg": reg}
-
-
-def box_masks(box: jax.Array, hw: tuple[int, int]) -> jax.Array:
-    """[B, H, W] float32: 1 on the pixels whose centres (pixel i at i + 0.5) lie strictly inside the xywh box [B, 4]
-    (`jaxtrack.boxes.box_mask`, batched, in jnp)."""
-    box = jnp.asarray(box, jnp.float32)
-    x, y, w, h = (box[:, i, None] for i in range(4))
-    rows, cols = jnp.arange(hw[0]) + 0.5, jnp.arange(hw[1]) + 0.5
-    r = (rows > y) & (rows < y + h)
-    c = (cols > x) & (cols < x + w)
-    return (r[:, :, None] & c[:, None, :]).astype(jnp.float32)
 
 
 class SiamFCTask(SiameseTask):
