@@ -78,6 +78,21 @@ def test_table_plots_and_run_end_to_end(tmp_path):
         run.run(eval_config(benchmark="vot2099"), str(tmp_path))
 
 
+def test_summary_has_paired_differences(tmp_path):
+    """Two trackers: summary.md's paired row is the difference of their overall AUCs (the mean of the per-video
+    AUCs) with an interval around it; one tracker: no such section."""
+    cfg = eval_config(benchmark="synthetic", num_videos=3, baselines=["static", "kcf"],
+                      synthetic={"height": 96, "width": 96, "n_frames": 12, "n_shots": 2})
+    report = run.run(cfg, str(tmp_path))
+    md = (tmp_path / "eval" / "synthetic" / "summary.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| static - kcf |"))
+    mean, lo, hi = (float(v) for v in row.replace("[", "").replace("]", "").split("|")[2:4][0:1]
+                    + row.split("[")[1].split("]")[0].split(","))
+    assert mean == pytest.approx(report["static"]["all"]["auc"] - report["kcf"]["all"]["auc"], abs=1.5e-3)
+    assert lo <= mean <= hi and hi > lo
+    assert run.paired_differences({"static": np.zeros(3)}) == ""
+
+
 def test_load_variables(tmp_path):
     import orbax.checkpoint as ocp
 

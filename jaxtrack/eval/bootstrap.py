@@ -1,4 +1,5 @@
-"""Paired bootstrap interval on the difference of two trackers' per-video scores (the CLI: success AUC).
+"""Paired bootstrap interval on the difference of two trackers' per-video scores. `--mode=eval` writes it for every
+pair of its trackers into summary.md; the CLI pairs trackers of different evaluations of the same videos:
 
     python -m jaxtrack.eval.bootstrap RESULTS_DIR LABEL_A LABEL_B NUM_VIDEOS [LABEL_A LABEL_B ...]
 

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from jaxtrack import boxes, sharding
 from jaxtrack import workdir as jt_workdir
-from jaxtrack.eval import benchmark, datasets, results, vos_benchmark, vos_tracking, vot
+from jaxtrack.eval import benchmark, bootstrap, datasets, results, vos_benchmark, vos_tracking, vot
 from jaxtrack.files import write_atomic
 from jaxtrack.track import baselines
 from jaxtrack.train import checkpoint
@@ -177,21 +177,37 @@ def submit(trackers, videos, dataset: datasets.Dataset, out_dir: epath.Path) -> 
 
 
 def score(label: str, videos, dataset: datasets.Dataset, root: epath.Path, with_vot: bool,
-          interval) -> tuple[dict[str, benchmark.Summary], dict]:
-    """(per-attribute summaries, report entry) of `label` from its result files: the current videos' only."""
+          interval) -> tuple[dict[str, benchmark.Summary], dict, np.ndarray]:
+    """(per-attribute summaries, report entry, [N] success AUC per video) of `label` from its result files: the
+    current videos' only."""
     runs = [benchmark.read_result(dataset.layout, root, label, v.name, one_based=dataset.one_based) for v in videos]
-    per_attr = benchmark.by_attribute([benchmark.score_sequence(v, r) for v, r in zip(videos, runs, strict=True)])
+    scores = [benchmark.score_sequence(v, r) for v, r in zip(videos, runs, strict=True)]
+    per_attr = benchmark.by_attribute(scores)
     entry = {attr: _summary_json(s) for attr, s in per_attr.items()}
     if with_vot:
         vot_runs = [results.read_vot(root, label, v.name) for v in videos]
         entry["vot"] = {**vot.accuracy_robustness(vot_runs), "eao": vot.eao(vot_runs, interval),
                         "eao_interval": list(interval)}
-    return per_attr, entry
+    return per_attr, entry, np.array([s.otb.success_auc for s in scores])
+
+
+def paired_differences(aucs: dict[str, np.ndarray]) -> str:
+    """summary.md's section: every pair of trackers' mean per-video success AUC difference with its 95% paired
+    bootstrap interval (`eval.bootstrap.paired_interval`, 10,000 resamples of the videos, seed 0); "" for one."""
+    labels = list(aucs)
+    if len(labels) < 2:
+        return ""
+    rows = [f"| {a} - {b} | {m:+.3f} | [{lo:+.3f}, {hi:+.3f}] |\n"
+            for i, a in enumerate(labels) for b in labels[i + 1:]
+            for m, lo, hi in [bootstrap.paired_interval(aucs[a], aucs[b])]]
+    return ("\n## Paired differences (success AUC per video, 95% paired bootstrap interval over the videos)\n\n"
+            "| trackers | mean difference | interval |\n|---|---|---|\n" + "".join(rows))
 
 
 def write_summaries(name: str, videos, per_attr, report, keys, dataset, out_dir: epath.Path, cfg,
-                    with_vot: bool) -> None:
-    """Plots, summary.md, then summary.json (last: its presence marks a finished evaluation)."""
+                    with_vot: bool, paired: str = "") -> None:
+    """Plots, summary.md (`paired`: `paired_differences`' section), then summary.json (last: its presence marks a
+    finished evaluation)."""
     attrs = sorted({a for d in per_attr.values() for a in d}, key=lambda a: (a != "all", a))
     md = [f"# {name}: {len(videos)} sequences\n\nResult sets (`results/<tracker>/identity.json`): "
           + ", ".join(f"{t} `{k}`" for t, k in keys.items()) + "\n"]
@@ -209,7 +225,7 @@ def write_summaries(name: str, videos, per_attr, report, keys, dataset, out_dir:
                "|---|---|---|---|---|\n"]
         md += [f"| {t} | {r['vot']['accuracy']:.3f} | {r['vot']['failures']:.0f} | {r['vot']['robustness']:.2f} | "
                f"{r['vot']['eao']:.3f} |\n" for t, r in report.items()]
-    write_atomic(out_dir / "summary.md", "".join(md).encode())
+    write_atomic(out_dir / "summary.md", ("".join(md) + paired).encode())
     write_atomic(out_dir / "summary.json", json.dumps(report, indent=1).encode())
 
 
@@ -261,13 +277,13 @@ def run(config, workdir: str) -> dict:
     report = None
     if jax.process_index() == 0:
         interval = (dataset.eao_interval or vot.eao_interval([len(v) for v in videos])) if with_vot else None
-        per_attr, report = {}, {}
+        per_attr, report, aucs = {}, {}, {}
         for label in trackers:
-            per_attr[label], report[label] = score(label, videos, dataset, root, with_vot, interval)
+            per_attr[label], report[label], aucs[label] = score(label, videos, dataset, root, with_vot, interval)
             logging.info("%s on %s: AUC %.3f, precision@20 %.3f", label, name, per_attr[label]["all"].auc,
                          per_attr[label]["all"].precision_20)
         write_summaries(name, videos, per_attr, report, {t: i["key"] for t, (_, i) in trackers.items()}, dataset,
-                        out_dir, cfg, with_vot)
+                        out_dir, cfg, with_vot, paired_differences(aucs))
         print(benchmark.markdown_table({t: d["all"] for t, d in per_attr.items()}), end="")
         print(f"eval: wrote {out_dir / 'summary.md'}")
     return _from_process0(report)
